@@ -117,7 +117,7 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
         out_node = spec.node(output)
         out_shape = info.nodes[output].output_shape
         if out_shape is not None and len(out_shape) != 1:
-            found.append(Diagnostic(output, WARNING, f"The output {out_node.name} gives "
+            found.append(Diagnostic(output, WARNING, f"The network's output ({out_node.name}) is "
                                     f"{format_shape(out_shape)}, not one score per class. End with "
                                     "global pooling or Flatten, then Dense."))
     return found

@@ -1,0 +1,62 @@
+# CNN Studio: `make run` opens the app, `make test` runs the tests. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+# Shared libraries Qt needs on a bare Debian/Ubuntu (offscreen platform), and their packages.
+QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libOpenGL.so.0:libopengl0 \
+           libxkbcommon.so.0:libxkbcommon0 libfontconfig.so.1:libfontconfig1 \
+           libfreetype.so.6:libfreetype6 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0 \
+           libX11.so.6:libx11-6 libgssapi_krb5.so.2:libgssapi-krb5-2
+
+.PHONY: run test test-all bench system-deps clean
+
+run: $(RUN_STAMP)
+	$(BIN)/cnn-studio check --template lenet5
+
+test: $(TEST_STAMP) system-deps
+	$(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+
+test-all: $(TEST_STAMP) system-deps
+	$(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(RUN_STAMP)
+	$(BIN)/python benchmarks/bench_shapes.py
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("CNN Studio needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test]"
+	touch $@ $(RUN_STAMP)
+
+# Installs the missing Qt system libraries with apt (as root), or says which to install.
+system-deps:
+	@missing=""; for entry in $(QT_LIBS); do \
+	    lib=$${entry%%:*}; pkg=$${entry##*:}; \
+	    ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$(fc-list 2>/dev/null | head -n 1)" ]; then missing="$$missing fonts-dejavu-core"; fi; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "Installing Qt system packages:$$missing"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	    else \
+	        echo "Qt needs these system packages:$$missing (install them with your package manager)"; \
+	    fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,231 @@
+"""`cnn-studio` command line: check, new, templates, export, import.
+
+Bad input (missing file, broken JSON, unknown template) prints one line on stderr and
+exits 2; `check` exits 1 when the network has errors. Keras is imported only by the
+subcommands that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from engine import __version__
+from engine.blocks.catalog import format_shape
+from engine.errors import ProjectError
+from engine.graph.io import load_spec, save_spec
+from engine.graph.shapes import NetworkInfo, ReceptiveField, infer
+from engine.graph.spec import NetworkSpec
+from engine.graph.validate import ERROR, Diagnostic, validate
+from engine.templates import list_templates, load_template
+
+EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return args.handler(args)
+    except ProjectError as error:
+        print(f"cnn-studio: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnn-studio", description=(
+        "Build convolutional networks from blocks, check their shapes, export them to Keras."))
+    parser.add_argument("--version", action="version", version=f"cnn-studio {__version__}")
+    parser.set_defaults(command=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="shapes, parameters, MACs and problems of a network")
+    _add_source(check)
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    check.set_defaults(handler=_check)
+
+    new = commands.add_parser("new", help="write a template out as a project file")
+    new.add_argument("--template", required=True, metavar="NAME")
+    new.add_argument("-o", "--output", required=True, metavar="PROJECT.json")
+    new.set_defaults(handler=_new)
+
+    templates = commands.add_parser("templates", help="list the built-in networks")
+    templates.set_defaults(handler=_templates)
+
+    export = commands.add_parser("export", help="export a network as a .keras model or a Python script")
+    _add_source(export)
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("--keras", metavar="OUT.keras", help="the built model, Keras format")
+    target.add_argument("--python", metavar="OUT.py", help="a standalone Keras script rebuilding it")
+    export.set_defaults(handler=_export)
+
+    imported = commands.add_parser("import", help="turn a .keras model into a project file")
+    imported.add_argument("model", metavar="MODEL.keras")
+    imported.add_argument("-o", "--output", required=True, metavar="PROJECT.json")
+    imported.set_defaults(handler=_import)
+    return parser
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--template", metavar="NAME", help="a built-in network (see `templates`)")
+    source.add_argument("project", nargs="?", metavar="PROJECT.json", help="a project file")
+
+
+def _load_source(args: argparse.Namespace) -> NetworkSpec:
+    return load_template(args.template) if args.template else load_spec(args.project)
+
+
+# -- check ----------------------------------------------------------------------------------
+
+def _check(args: argparse.Namespace) -> int:
+    spec = _load_source(args)
+    info = infer(spec)
+    diagnostics = validate(spec, info)
+    valid = not any(d.severity == ERROR for d in diagnostics)
+    if args.json:
+        print(json.dumps(check_report(spec, info, diagnostics), indent=2))
+    else:
+        print(_check_table(spec, info, diagnostics))
+    return EXIT_OK if valid else EXIT_GRAPH_ERRORS
+
+
+def check_report(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnostic]) -> dict:
+    input_size = _input_size(spec, info)
+    return {
+        "valid": not any(d.severity == ERROR for d in diagnostics),
+        "diagnostics": [{"node_id": d.node_id, "severity": d.severity, "message": d.message}
+                        for d in diagnostics],
+        "nodes": [{
+            "id": node.id, "name": node.name, "type": node.type,
+            "output_shape": _shape_list(info.nodes[node.id].output_shape),
+            "params": info.nodes[node.id].params,
+            "macs": info.nodes[node.id].macs,
+            "receptive_field": _rf_dict(info.nodes[node.id].receptive_field, input_size),
+        } for node in _ordered_nodes(spec, info)],
+        "total_params": info.total_params,
+        "total_macs": info.total_macs,
+    }
+
+
+def _ordered_nodes(spec: NetworkSpec, info: NetworkInfo):
+    rank = {node_id: index for index, node_id in enumerate(info.order)}
+    return sorted(spec.nodes, key=lambda node: rank.get(node.id, len(rank)))
+
+
+def _shape_list(shape) -> list | None:
+    return None if shape is None else list(shape)
+
+
+def _input_size(spec: NetworkSpec, info: NetworkInfo) -> tuple | None:
+    for node in spec.nodes:
+        if node.type == "InputLayer":
+            return tuple(node.params["shape"][:2])
+    return None
+
+
+def _rf_dict(rf: ReceptiveField | None, input_size: tuple | None) -> dict | None:
+    if rf is None:
+        return None
+    size = list(input_size) if rf.whole_input and input_size else list(rf.size)
+    return {"size": size, "stride": list(rf.stride), "whole_input": rf.whole_input}
+
+
+def _rf_text(rf: ReceptiveField | None, input_size: tuple | None) -> str:
+    if rf is None:
+        return "?"
+    if rf.whole_input:
+        return "whole input"
+    return f"{rf.size[0]}x{rf.size[1]} /{rf.stride[0]}"
+
+
+def _check_table(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnostic]) -> str:
+    input_size = _input_size(spec, info)
+    rows = [("name", "type", "output", "params", "MACs", "receptive field")]
+    for node in _ordered_nodes(spec, info):
+        node_info = info.nodes[node.id]
+        rows.append((node.name, node.type, format_shape(node_info.output_shape), f"{node_info.params:,}",
+                     "?" if node_info.macs is None else f"{node_info.macs:,}",
+                     _rf_text(node_info.receptive_field, input_size)))
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+    right_aligned = {3, 4}
+    lines = [f"{spec.name}: {len(spec.nodes)} blocks"]
+    for index, row in enumerate(rows):
+        cells = [cell.rjust(width) if col in right_aligned else cell.ljust(width)
+                 for col, (cell, width) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    macs = "unknown (variable input size)" if info.total_macs is None else f"{info.total_macs:,}"
+    lines += ["", f"Parameters: {info.total_params:,} ({info.trainable_params:,} trainable, "
+                  f"{info.non_trainable_params:,} non-trainable), {info.weight_bytes / 1024:,.1f} KiB "
+                  "of float32 weights",
+              f"MACs per sample: {macs}"]
+    errors = sum(d.severity == ERROR for d in diagnostics)
+    lines.append(f"Problems: {errors} error(s), {len(diagnostics) - errors} warning(s)")
+    names = {node.id: node.name for node in spec.nodes}
+    for d in diagnostics:
+        where = f" [{names.get(d.node_id, d.node_id)}]" if d.node_id else ""
+        fix = f" (fix: {d.fix_label})" if d.fix_label else ""
+        lines.append(f"  {d.severity}{where}: {d.message}{fix}")
+    return "\n".join(lines)
+
+
+# -- other commands ---------------------------------------------------------------------------
+
+def _new(args: argparse.Namespace) -> int:
+    save_spec(load_template(args.template), Path(args.output))
+    print(f"Wrote {args.output}")
+    return EXIT_OK
+
+
+def _templates(args: argparse.Namespace) -> int:
+    for template in list_templates():
+        print(f"{template.key:16s} {template.title}\n{'':16s} {template.description}\n")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    spec = _load_source(args)
+    _quiet_tensorflow()
+    from engine import export
+
+    if args.keras:
+        export.export_keras(spec, Path(args.keras))
+        print(f"Wrote {args.keras}")
+    else:
+        export.export_python(spec, Path(args.python))
+        print(f"Wrote {args.python}")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from engine.importer import import_keras_file
+
+    spec = import_keras_file(Path(args.model))
+    save_spec(spec, Path(args.output))
+    info = infer(spec)
+    print(f"Wrote {args.output}: {len(spec.nodes)} blocks, {info.total_params:,} parameters")
+    return EXIT_OK
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return " ".join(lines) if len(lines) <= 1 else lines[0] + " " + "; ".join(lines[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

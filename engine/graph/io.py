@@ -1,0 +1,120 @@
+"""Project files: JSON with a format_version, a migration chain, and atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.errors import ProjectError
+from engine.graph.spec import FORMAT_VERSION, NetworkSpec
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any real network; keeps a hostile file from eating memory
+
+# format_version N -> function turning a version-N dict into a version-(N+1) dict.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def migrate(data: Any) -> Any:
+    """Bring an older project dict up to FORMAT_VERSION, one step at a time."""
+    if not isinstance(data, dict):
+        return data
+    version = data.get("format_version")
+    while isinstance(version, int) and not isinstance(version, bool) and version in MIGRATIONS:
+        data = MIGRATIONS[version](data)
+        version = data.get("format_version")
+    return data
+
+
+def spec_from_json(text: str, source: str = "project") -> NetworkSpec:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        detail = f" (line {error.lineno}, column {error.colno}: {error.msg})" \
+            if isinstance(error, json.JSONDecodeError) else " (nested too deeply)"
+        raise ProjectError(f"{source} is not valid JSON{detail}.") from None
+    try:
+        return NetworkSpec.from_dict(migrate(data))
+    except ProjectError as error:
+        raise ProjectError(f"{source}: {error}") from None
+
+
+def load_spec(path: str | os.PathLike) -> NetworkSpec:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB; it is not a "
+                               "CNN Studio project.")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise ProjectError(f"{path} is a folder, not a project file.") from None
+    except OSError as error:
+        raise ProjectError(f"Cannot read {path}: {error.strerror or error}.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProjectError(f"{path} is not a text (UTF-8) file, so not a CNN Studio project.") from None
+    return spec_from_json(text, source=str(path))
+
+
+def save_spec(spec: NetworkSpec, path: str | os.PathLike) -> None:
+    atomic_write_text(Path(path), spec.to_json())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then replace: a crash at any
+    point leaves either the old file or the new one, never half of one."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise ProjectError(f"Cannot write in {folder}: {error.strerror or error}.") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except OSError as error:
+        _remove_quietly(temp_name)
+        raise ProjectError(f"Cannot write {path}: {error.strerror or error}.") from None
+    except BaseException:
+        _remove_quietly(temp_name)
+        raise
+    _fsync_folder(folder)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); not possible on Windows, where it is skipped."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+__all__ = ["FORMAT_VERSION", "MIGRATIONS", "atomic_write_bytes", "atomic_write_text", "load_spec",
+           "migrate", "save_spec", "spec_from_json"]
