@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
@@ -102,12 +103,22 @@ class NetworkSpec:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return _readable_json(self.to_dict())
 
     @staticmethod
     def from_dict(data: Any) -> NetworkSpec:
         """Strictly parse a current-format dict; raise ProjectError naming the bad part."""
         return _parse_network(data)
+
+
+_FLAT_LIST = re.compile(r"\[[^\[\]{}]*\]")
+
+
+def _readable_json(data: dict) -> str:
+    """Indented JSON with short lists (shapes, kernel sizes, ports, positions) on one line."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    collapse = lambda match: json.dumps(json.loads(match.group(0)), ensure_ascii=False)  # noqa: E731
+    return _FLAT_LIST.sub(collapse, text) + "\n"
 
 
 # -- parsing ------------------------------------------------------------------------
