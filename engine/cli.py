@@ -8,8 +8,8 @@ subcommands that need it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import textwrap
 import sys
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from engine.blocks.catalog import format_shape
 from engine.errors import ProjectError
 from engine.graph.io import load_spec, save_spec
 from engine.graph.shapes import NetworkInfo, ReceptiveField, infer
-from engine.graph.spec import NetworkSpec
+from engine.graph.spec import NetworkSpec, readable_json
 from engine.graph.validate import ERROR, Diagnostic, validate
 from engine.templates import list_templates, load_template
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,7 +95,7 @@ def _check(args: argparse.Namespace) -> int:
     diagnostics = validate(spec, info)
     valid = not any(d.severity == ERROR for d in diagnostics)
     if args.json:
-        print(json.dumps(check_report(spec, info, diagnostics), indent=2))
+        print(readable_json(check_report(spec, info, diagnostics)), end="")
     else:
         print(_check_table(spec, info, diagnostics))
     return EXIT_OK if valid else EXIT_GRAPH_ERRORS
@@ -144,7 +147,8 @@ def _rf_text(rf: ReceptiveField | None, input_size: tuple | None) -> str:
         return "?"
     if rf.whole_input:
         return "whole input"
-    return f"{rf.size[0]}x{rf.size[1]} /{rf.stride[0]}"
+    stride = rf.stride[0] if rf.stride[0] == rf.stride[1] else f"{rf.stride[0]}x{rf.stride[1]}"
+    return f"{rf.size[0]}x{rf.size[1]} (stride {stride})"
 
 
 def _check_table(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnostic]) -> str:
@@ -152,7 +156,9 @@ def _check_table(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnos
     rows = [("name", "type", "output", "params", "MACs", "receptive field")]
     for node in _ordered_nodes(spec, info):
         node_info = info.nodes[node.id]
-        rows.append((node.name, node.type, format_shape(node_info.output_shape), f"{node_info.params:,}",
+        known = node_info.output_shape is not None
+        rows.append((node.name, node.type, format_shape(node_info.output_shape),
+                     f"{node_info.params:,}" if known else "?",
                      "?" if node_info.macs is None else f"{node_info.macs:,}",
                      _rf_text(node_info.receptive_field, input_size)))
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
@@ -164,18 +170,21 @@ def _check_table(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnos
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
-    macs = "unknown (variable input size)" if info.total_macs is None else f"{info.total_macs:,}"
+    errors = sum(d.severity == ERROR for d in diagnostics)
+    if info.total_macs is not None:
+        macs = f"{info.total_macs:,}"
+    else:
+        macs = "unknown until the errors are fixed" if errors else "depends on the input size"
     lines += ["", f"Parameters: {info.total_params:,} ({info.trainable_params:,} trainable, "
                   f"{info.non_trainable_params:,} non-trainable), {info.weight_bytes / 1024:,.1f} KiB "
-                  "of float32 weights",
+                  "of float32 weights" + ("; blocks with unknown shapes not counted"
+                                          if any(n.output_shape is None for n in info.nodes.values())
+                                          else ""),
               f"MACs per sample: {macs}"]
-    errors = sum(d.severity == ERROR for d in diagnostics)
     lines.append(f"Problems: {errors} error(s), {len(diagnostics) - errors} warning(s)")
-    names = {node.id: node.name for node in spec.nodes}
-    for d in diagnostics:
-        where = f" [{names.get(d.node_id, d.node_id)}]" if d.node_id else ""
+    for d in diagnostics:  # messages name their block already
         fix = f" (fix: {d.fix_label})" if d.fix_label else ""
-        lines.append(f"  {d.severity}{where}: {d.message}{fix}")
+        lines.append(f"  {d.severity}: {d.message}{fix}")
     return "\n".join(lines)
 
 
@@ -189,7 +198,9 @@ def _new(args: argparse.Namespace) -> int:
 
 def _templates(args: argparse.Namespace) -> int:
     for template in list_templates():
-        print(f"{template.key:16s} {template.title}\n{'':16s} {template.description}\n")
+        description = textwrap.fill(template.description, width=96, initial_indent=" " * 4,
+                                    subsequent_indent=" " * 4)
+        print(f"{template.key} ({template.title})\n{description}\n")
     return EXIT_OK
 
 

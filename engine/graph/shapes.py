@@ -33,7 +33,7 @@ class NodeInfo:
     output_shape: Shape | None
     trainable_params: int = 0
     non_trainable_params: int = 0
-    macs: int | None = 0
+    macs: int | None = None  # None: unknown (variable input size, or the shape is unknown)
     receptive_field: ReceptiveField | None = None
     dense_equivalent_params: int | None = None
     problem: ShapeProblem | None = None  # why output_shape is None when inputs were known

@@ -8,6 +8,7 @@ Positions live under `layout`, apart from what the network means.
 from __future__ import annotations
 
 import copy
+import heapq
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -103,7 +104,7 @@ class NetworkSpec:
         }
 
     def to_json(self) -> str:
-        return _readable_json(self.to_dict())
+        return readable_json(self.to_dict())
 
     @staticmethod
     def from_dict(data: Any) -> NetworkSpec:
@@ -114,7 +115,7 @@ class NetworkSpec:
 _FLAT_LIST = re.compile(r"\[[^\[\]{}]*\]")
 
 
-def _readable_json(data: dict) -> str:
+def readable_json(data: dict) -> str:
     """Indented JSON with short lists (shapes, kernel sizes, ports, positions) on one line."""
     text = json.dumps(data, indent=2, ensure_ascii=False)
     collapse = lambda match: json.dumps(json.loads(match.group(0)), ensure_ascii=False)  # noqa: E731
@@ -217,21 +218,24 @@ def _parse_port(raw: Any, where: str) -> Port:
 
 
 def topological_order(spec: NetworkSpec) -> tuple[list[str], set[str]]:
-    """Kahn's order of node ids, and the set of ids on or behind a cycle (left out of the order)."""
-    indegree = {node_id: 0 for node_id in spec.node_ids}
+    """Node ids in data-flow order (ties kept in file order), and the ids on or behind a
+    cycle, which are left out of the order."""
+    position = {node_id: index for index, node_id in enumerate(spec.node_ids)}
+    indegree = dict.fromkeys(spec.node_ids, 0)
     successors: dict[str, list[str]] = {node_id: [] for node_id in spec.node_ids}
     for edge in spec.edges:
         indegree[edge.target[0]] += 1
         successors[edge.source[0]].append(edge.target[0])
-    ready = [node_id for node_id in spec.node_ids if indegree[node_id] == 0]
+    ready = [(position[node_id], node_id) for node_id in spec.node_ids if indegree[node_id] == 0]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        node_id = ready.pop(0)
+        _, node_id = heapq.heappop(ready)
         order.append(node_id)
         for nxt in successors[node_id]:
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
-                ready.append(nxt)
+                heapq.heappush(ready, (position[nxt], nxt))
     return order, set(spec.node_ids) - set(order)
 
 
