@@ -67,11 +67,19 @@ def _sinks(spec: NetworkSpec) -> list[str]:
     return [n.id for n in spec.nodes if n.id not in read and n.type != "InputLayer"]
 
 
+def _incoming_ports(spec: NetworkSpec) -> dict[str, list]:
+    """node id -> its incoming edges; built once so checks stay linear in graph size."""
+    incoming: dict[str, list] = {node_id: [] for node_id in spec.node_ids}
+    for edge in spec.edges:
+        incoming[edge.target[0]].append(edge)
+    return incoming
+
+
 def _depths(spec: NetworkSpec, info: NetworkInfo) -> dict[str, int]:
+    incoming = _incoming_ports(spec)
     depth: dict[str, int] = {}
     for node_id in info.order:
-        parents = [depth[e.source[0]] for e in spec.edges if e.target[0] == node_id]
-        depth[node_id] = 1 + max(parents, default=-1)
+        depth[node_id] = 1 + max((depth[e.source[0]] for e in incoming[node_id]), default=-1)
     return depth
 
 
@@ -92,9 +100,10 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
         found.append(Diagnostic(node_id, ERROR, f"{spec.node(node_id).name} is part of a cycle (or "
                                 "fed by one): data must flow one way. Remove one of the connections."))
 
+    incoming = _incoming_ports(spec)
     for node in spec.nodes:
         block = BLOCKS_BY_TYPE[node.type]
-        connected = [e.target[1] for e in spec.edges if e.target[0] == node.id]
+        connected = [e.target[1] for e in incoming[node.id]]
         if block.max_inputs == 1 and not connected:
             found.append(Diagnostic(node.id, ERROR, f"{node.name} has no input: connect a block's "
                                     "output to it.", port=0))
