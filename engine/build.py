@@ -25,7 +25,7 @@ def layer_class(block: BlockType):
     return getattr(module, class_name)
 
 
-def build_model(spec: NetworkSpec):
+def build_model(spec: NetworkSpec, name: str | None = None):
     """Build the Keras model for a valid spec; ProjectError listing the errors otherwise."""
     import keras
 
@@ -50,7 +50,7 @@ def build_model(spec: NetworkSpec):
         inputs = [tensors[edge.source[0]] for edge in spec.incoming(node_id)]
         tensors[node_id] = layer(inputs if block.max_inputs is None else inputs[0])
     output = output_node_id(spec)
-    return keras.Model(inputs=input_tensor, outputs=tensors[output], name=_model_name(spec.name))
+    return keras.Model(inputs=input_tensor, outputs=tensors[output], name=name or _model_name(spec.name))
 
 
 def _model_name(name: str) -> str:

@@ -518,7 +518,8 @@ BLOCKS: tuple[BlockType, ...] = (
         output_shape=_dense_shape, weights=_dense_weights, macs=_dense_macs,
         summary=lambda p: f"{p['units']}" + (f", {p['activation']}" if p["activation"] else ""),
         import_requires={"bias_regularizer": None, "activity_regularizer": None,
-                         "kernel_constraint": None, "bias_constraint": None, "lora_rank": None},
+                         "kernel_constraint": None, "bias_constraint": None, "lora_rank": None,
+                         "quantization_config": None},
     ),
 )
 

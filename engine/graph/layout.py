@@ -34,6 +34,9 @@ def layered_positions(spec: NetworkSpec, direction: str = "LR", x_gap: float = 2
 def _layers(spec: NetworkSpec) -> list[list[str]]:
     """Node ids grouped by depth, each group in a crossing-reducing order."""
     order, cyclic = topological_order(spec)
+    # Kahn's order first, then nodes on a cycle (they have no depth; they go last).
+    ranked = order + [node_id for node_id in spec.node_ids if node_id in cyclic]
+    rank = {node_id: index for index, node_id in enumerate(ranked)}
     parents: dict[str, list[str]] = {node_id: [] for node_id in spec.node_ids}
     for edge in spec.edges:
         parents[edge.target[0]].append(edge.source[0])
@@ -41,23 +44,20 @@ def _layers(spec: NetworkSpec) -> list[list[str]]:
     depth: dict[str, int] = {}
     for node_id in order:
         depth[node_id] = 1 + max((depth[p] for p in parents[node_id]), default=-1)
-    # Nodes on a cycle have no depth; park them in one layer after everything else.
-    last = 1 + max(depth.values(), default=-1)
-    for node_id in spec.node_ids:
-        if node_id in cyclic:
-            depth[node_id] = last
+    after_all = 1 + max(depth.values(), default=-1)
+    depth.update({node_id: after_all for node_id in cyclic})
 
     layers: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
-    rank = {node_id: index for index, node_id in enumerate(order + sorted(cyclic, key=spec.node_ids.index))}
-    slot: dict[str, int] = {}
-    for node_id in sorted(depth, key=lambda n: (depth[n], rank[n])):
+    for node_id in ranked:
         layers[depth[node_id]].append(node_id)
+    slot: dict[str, int] = {}
     for layer in layers:
-        # Barycentre ordering: a node sits near the mean slot of its placed parents.
-        def key(node_id: str) -> tuple[float, int]:
-            placed = [slot[p] for p in parents[node_id] if p in slot]
-            return (sum(placed) / len(placed) if placed else 0.0, rank[node_id])
-        layer.sort(key=key)
-        for index, node_id in enumerate(layer):
-            slot[node_id] = index
+        layer.sort(key=lambda node_id: (_mean_parent_slot(parents[node_id], slot), rank[node_id]))
+        slot.update({node_id: index for index, node_id in enumerate(layer)})
     return layers
+
+
+def _mean_parent_slot(parents: list[str], slot: dict[str, int]) -> float:
+    """Barycentre ordering: a node sits near the mean slot of its already placed parents."""
+    placed = [slot[p] for p in parents if p in slot]
+    return sum(placed) / len(placed) if placed else 0.0
