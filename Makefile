@@ -15,7 +15,7 @@ QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libOpenGL.so.0:libopengl0 \
 .PHONY: run test test-all bench system-deps clean
 
 run: $(RUN_STAMP)
-	$(BIN)/cnn-studio check --template lenet5
+	$(BIN)/cnn-studio train --template lenet5 --dataset digits --epochs 10
 
 test: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import textwrap
 import sys
 from pathlib import Path
@@ -21,6 +22,10 @@ from engine.graph.shapes import NetworkInfo, ReceptiveField, infer
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.graph.validate import ERROR, Diagnostic, validate
 from engine.templates import list_templates, load_template
+from engine.training.config import LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, Augmentation, TrainingConfig
+from engine.training.progress import ProgressPrinter
+from engine.training.runs import RunFolder, default_runs_root, list_runs
+from engine.training.session import run_training
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -69,6 +74,39 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--keras", metavar="OUT.keras", help="the built model, Keras format")
     target.add_argument("--python", metavar="OUT.py", help="a standalone Keras script rebuilding it")
     export.set_defaults(handler=_export)
+
+    train = commands.add_parser("train", help="train a network on a dataset (a run folder is saved)")
+    _add_source(train)
+    train.add_argument("--dataset", required=True, help="digits, faces, shapes, mnist, fashion_mnist, "
+                       "cifar10, folder:PATH or npz:PATH (see `datasets`)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    train.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.001 for "
+                       "adam/rmsprop, 0.01 for sgd)")
+    train.add_argument("--schedule", default="constant", choices=SCHEDULES)
+    train.add_argument("--loss", default="crossentropy", choices=LOSSES)
+    train.add_argument("--augment", action="store_true", help="random shifts, rotations and zooms")
+    train.add_argument("--early-stopping", action="store_true")
+    train.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (fast on GPUs)")
+    train.add_argument("--strategy", default="default", choices=STRATEGIES,
+                       help="mirrored: all visible GPUs (TensorFlow)")
+    train.add_argument("--max-samples", type=int, default=None, help="use at most this many images")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", metavar="DIR", help="where run folders go (default: runs/ beside the "
+                       "project, or here)")
+    train.set_defaults(handler=_train)
+
+    resume = commands.add_parser("resume", help="continue a stopped or crashed run")
+    resume.add_argument("run_dir", metavar="RUN_DIR")
+    resume.set_defaults(handler=_resume)
+
+    runs = commands.add_parser("runs", help="table of the runs in a folder")
+    runs.add_argument("folder", nargs="?", default="runs", metavar="DIR")
+    runs.set_defaults(handler=_runs)
+
+    datasets = commands.add_parser("datasets", help="list datasets and whether each works offline")
+    datasets.set_defaults(handler=_datasets)
 
     imported = commands.add_parser("import", help="turn a .keras model into a project file")
     imported.add_argument("model", metavar="MODEL.keras")
@@ -161,15 +199,7 @@ def _check_table(spec: NetworkSpec, info: NetworkInfo, diagnostics: list[Diagnos
                      f"{node_info.params:,}" if known else "?",
                      "?" if node_info.macs is None else f"{node_info.macs:,}",
                      _rf_text(node_info.receptive_field, input_size)))
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    right_aligned = {3, 4}
-    lines = [f"{spec.name}: {len(spec.nodes)} blocks"]
-    for index, row in enumerate(rows):
-        cells = [cell.rjust(width) if col in right_aligned else cell.ljust(width)
-                 for col, (cell, width) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines = [f"{spec.name}: {len(spec.nodes)} blocks", _table(rows, right_aligned={3, 4})]
     errors = sum(d.severity == ERROR for d in diagnostics)
     if info.total_macs is not None:
         macs = f"{info.total_macs:,}"
@@ -227,6 +257,91 @@ def _import(args: argparse.Namespace) -> int:
     info = infer(spec)
     print(f"Wrote {args.output}: {len(spec.nodes)} blocks, {info.total_params:,} parameters")
     return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    spec = _load_source(args)
+    default_rate = 0.01 if args.optimizer.startswith("sgd") else 0.001
+    config = TrainingConfig(
+        dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, learning_rate=args.lr or default_rate, schedule=args.schedule,
+        loss=args.loss, early_stopping=args.early_stopping, mixed_precision=args.mixed_precision,
+        strategy=args.strategy, max_samples=args.max_samples, seed=args.seed,
+        augmentation=Augmentation.default_on() if args.augment else Augmentation())
+    runs_root = Path(args.out) if args.out else default_runs_root(None if args.template else args.project)
+    return _train_with_progress(lambda **hooks: run_training(spec, config, runs_root=runs_root, **hooks))
+
+
+def _resume(args: argparse.Namespace) -> int:
+    folder = RunFolder(Path(args.run_dir))
+    spec, config = folder.spec(), folder.config()
+    return _train_with_progress(lambda **hooks: run_training(spec, config, resume_dir=folder.path, **hooks))
+
+
+def _train_with_progress(start) -> int:
+    """Run with a progress display; Ctrl-C stops cleanly after the current batch."""
+    _quiet_tensorflow()
+    progress = ProgressPrinter(sys.stdout)
+    stop_requested = []
+
+    def on_interrupt(signum, frame):
+        if stop_requested:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        stop_requested.append(True)
+        print("\nStopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = start(emit=progress.show, should_stop=lambda: bool(stop_requested))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result["type"] == "failed":
+        print(f"cnn-studio: {_one_line(result['message'])}", file=sys.stderr)
+        return EXIT_GRAPH_ERRORS
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    runs = list_runs(Path(args.folder))
+    if not runs:
+        print(f"No runs in {args.folder}.")
+        return EXIT_OK
+    rows = [("run", "status", "dataset", "epochs", "best val acc", "test acc", "time")]
+    for run in runs:
+        rows.append((run.path.name, run.status, run.dataset, f"{run.epochs_completed}/{run.epochs_planned}",
+                     _percent(run.best_val_accuracy), _percent(run.test_accuracy),
+                     "-" if run.training_time is None else f"{run.training_time:.1f} s"))
+    print(_table(rows, right_aligned={3, 4, 5, 6}))
+    return EXIT_OK
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from engine.datasets import list_datasets
+
+    rows = [("dataset", "offline", "description")]
+    for entry in list_datasets():
+        offline = "yes" if entry.offline else "download needed"
+        rows.append((entry.name, offline, entry.description))
+    rows += [("folder:PATH", "yes", "your images, one subfolder per class"),
+             ("npz:PATH", "yes", "arrays x (N, H, W[, C]) and y (N) in a .npz file")]
+    print(_table(rows))
+    return EXIT_OK
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _table(rows: list[tuple], right_aligned: set[int] = frozenset()) -> str:
+    widths = [max(len(str(row[col])) for row in rows) for col in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [str(cell).rjust(width) if col in right_aligned else str(cell).ljust(width)
+                 for col, (cell, width) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
 
 
 def _quiet_tensorflow() -> None:

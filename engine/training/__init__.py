@@ -1,0 +1,1 @@
+"""Training: config, events, the session that runs Keras, and run folders on disk."""

@@ -1,0 +1,145 @@
+"""The Keras callback that turns fitting into CNN Studio events and run-folder files."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+
+from engine.training import events
+from engine.training.gradients import layer_gradient_norms
+
+BATCH_EVENT_INTERVAL = 0.05  # seconds: at most ~20 batch events per second
+PAUSE_POLL = 0.05
+
+
+class StudioCallback(keras.callbacks.Callback):
+    """Emits batch/epoch/filter events, honours stop and pause between batches, stops on a
+    non-finite loss, and commits each completed epoch to the run folder."""
+
+    def __init__(self, *, folder, state, emit, clock, network, config, steps_per_epoch,
+                 should_stop, should_pause, loss_fn, probe, training_model):
+        super().__init__()
+        self.folder = folder
+        self.state = state
+        self.emit = emit
+        self.clock = clock
+        self.network = network
+        self.config = config
+        self.steps_per_epoch = steps_per_epoch
+        self.should_stop = should_stop
+        self.should_pause = should_pause
+        self.loss_fn = loss_fn
+        self.probe = probe
+        self.training_model = training_model
+        self._full_batch = config.batch_size
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._batches_done = 0
+        self._last_batch_event = 0.0
+        self._epoch_times: list[float] = []
+
+    # -- batches ---------------------------------------------------------------------------
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+        self._batches_done = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self._batches_done = batch + 1
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.state.non_finite_loss = True
+            self.model.stop_training = True
+            return
+        now = time.perf_counter()
+        if now - self._last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == self.steps_per_epoch:
+            self._last_batch_event = now
+            elapsed = max(now - self._epoch_start, 1e-9)
+            self.emit(events.make_event(
+                events.BATCH_ENDED, self.clock(), epoch=self._epoch + 1, batch=batch + 1,
+                batches=self.steps_per_epoch, loss=_number(loss), accuracy=_number(logs.get("accuracy")),
+                samples_per_second=(batch + 1) * self._full_batch / elapsed))
+        self._wait_while_paused()
+        if self.should_stop():
+            self.state.stopped_by_user = True
+            self.model.stop_training = True
+
+    def _wait_while_paused(self):
+        while self.should_pause() and not self.should_stop():
+            time.sleep(PAUSE_POLL)
+
+    # -- epochs ----------------------------------------------------------------------------
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        # Keras calls this after a stop mid-epoch too; only complete, finite epochs count.
+        if self._batches_done < self.steps_per_epoch or self.state.non_finite_loss:
+            return
+        if not math.isfinite(float(logs.get("loss", 0.0))):
+            self.state.non_finite_loss = True
+            self.model.stop_training = True
+            return
+        epoch_time = time.perf_counter() - self._epoch_start
+        self._epoch_times.append(epoch_time)
+        number = epoch + 1
+        norms = self._gradient_norms() if self.config.gradient_norms else {}
+        record = {
+            "epoch": number,
+            "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),
+            "val_loss": _number(logs.get("val_loss")), "val_accuracy": _number(logs.get("val_accuracy")),
+            "learning_rate": self._learning_rate(),
+            "gradient_norms": norms,
+            "epoch_time": epoch_time,
+            "samples_per_second": self.steps_per_epoch * self._full_batch / max(epoch_time, 1e-9),
+        }
+        kernels = self._kernels() if self.config.kernel_snapshots else {}
+        self._commit(record, kernels)
+        remaining = self.config.epochs - number
+        average = sum(self._epoch_times) / len(self._epoch_times)
+        self.emit(events.make_event(events.EPOCH_ENDED, self.clock(), epochs=self.config.epochs,
+                                    elapsed=self.clock(), eta=remaining * average, **record))
+        if kernels:
+            self.emit(events.make_event(events.FILTERS_SNAPSHOT, self.clock(), epoch=number,
+                                        kernels=kernels))
+
+    def _commit(self, record: dict, kernels: dict) -> None:
+        """Checkpoint, kernels, history, then run.json: the last write makes the epoch count."""
+        folder, state = self.folder, self.state
+        folder.save_model(self.training_model, "checkpoint.keras")
+        folder.save_kernels(record["epoch"], kernels)
+        state.history = state.history[: state.epochs_completed] + [record]
+        folder.write_json("history.json", {"epochs": state.history})
+        state.epochs_completed = record["epoch"]
+        best = max((e.get("val_accuracy") or 0.0) for e in state.history)
+        folder.write_status({**folder.status(), "epochs_completed": state.epochs_completed,
+                             "best_val_accuracy": best})
+
+    def _gradient_norms(self) -> dict[str, float]:
+        x, y = self.probe
+        try:
+            return layer_gradient_norms(self.network, self.loss_fn, x, y)
+        except Exception:  # noqa: BLE001 - a diagnostic plot must never end a training run
+            return {}
+
+    def _learning_rate(self) -> float | None:
+        try:
+            return float(keras.ops.convert_to_numpy(self.training_model.optimizer.learning_rate))
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _kernels(self) -> dict[str, np.ndarray]:
+        kernels = {}
+        for layer in self.network.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                kernels[layer.name] = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)
+        return kernels
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,254 @@
+"""The Keras side of a training run: data, model, optimizer, fit and evaluation."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine.build import build_model
+from engine.datasets import DatasetSplits, adapt_to_input, load_dataset
+from engine.errors import ProjectError
+from engine.graph.shapes import infer
+from engine.graph.spec import NetworkSpec
+from engine.graph.validate import ERROR, output_node_id, validate
+from engine.training import events
+from engine.training.callbacks import StudioCallback
+from engine.training.config import TrainingConfig
+from engine.training.devices import list_devices
+from engine.training.runs import RunFolder
+
+NETWORK_NAME = "network"  # the spec's model inside the training wrapper (augmentation)
+
+
+class Trainer:
+    def __init__(self, spec: NetworkSpec, config: TrainingConfig, clock):
+        import keras
+
+        self.keras = keras
+        self.spec = spec
+        self.config = config
+        self.clock = clock
+        self.backend = keras.backend.backend()
+        self.data: DatasetSplits | None = None
+        self.network = None   # the spec's model
+        self.model = None     # what is fitted: the network, behind augmentation if enabled
+        self.initial_epoch = 0
+        self.notes: list[str] = []
+        self.devices: list[str] = []
+
+    # -- setting up --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        self._check_graph()
+        self._load_data()
+        keras = self.keras
+        keras.utils.set_random_seed(self.config.seed)
+        if self.config.mixed_precision:
+            keras.config.set_dtype_policy("mixed_float16")
+        with self._strategy_scope():
+            self.network = build_model(self.spec, name=NETWORK_NAME)
+            self.model = self._with_augmentation(self.network)
+            self.model.compile(optimizer=self._optimizer(), loss=self._loss(),
+                               metrics=[self._accuracy()])
+
+    def resume_from(self, checkpoint: Path, epochs_completed: int) -> None:
+        if epochs_completed == 0 or not Path(checkpoint).exists():
+            raise ProjectError("This run has no completed epoch to resume from; start a new run.")
+        if epochs_completed >= self.config.epochs:
+            raise ProjectError(f"This run already completed all {self.config.epochs} epochs.")
+        self._check_graph()
+        self._load_data()
+        import engine.layers  # noqa: F401 - registers custom layers before loading
+
+        if self.config.mixed_precision:
+            self.keras.config.set_dtype_policy("mixed_float16")
+        with self._strategy_scope():
+            try:
+                self.model = self.keras.saving.load_model(checkpoint, safe_mode=True)
+            except Exception as error:  # noqa: BLE001
+                raise ProjectError(f"Cannot load the checkpoint {checkpoint}: {error}") from None
+        self.network = self._network_of(self.model)
+        self.initial_epoch = epochs_completed
+
+    def _check_graph(self) -> None:
+        errors = [d for d in validate(self.spec) if d.severity == ERROR]
+        if errors:
+            raise ProjectError(f"The network has {len(errors)} error(s); fix them before training. "
+                               f"First: {errors[0].message}")
+
+    def _load_data(self) -> None:
+        input_node = next(n for n in self.spec.nodes if n.type == "InputLayer")
+        input_shape = tuple(input_node.params["shape"])
+        height = input_shape[0]
+        data = load_dataset(self.config.dataset, seed=self.config.seed,
+                            validation_fraction=self.config.validation_fraction,
+                            test_fraction=self.config.test_fraction,
+                            image_size=height if height and height == input_shape[1] else None,
+                            max_samples=self.config.max_samples)
+        self.data = adapt_to_input(data, input_shape)
+        self._check_classes()
+        train_size = len(self.data.x_train)
+        if self.config.batch_size > train_size:
+            self.notes.append(f"The batch size {self.config.batch_size} is larger than the "
+                              f"{train_size} training images: each epoch is one batch of "
+                              f"{train_size}.")
+
+    def _check_classes(self) -> None:
+        out_id = output_node_id(self.spec)
+        out_node = self.spec.node(out_id)
+        out_shape = infer(self.spec).nodes[out_id].output_shape
+        classes = self.data.num_classes
+        if out_shape is None or len(out_shape) != 1:
+            raise ProjectError(f"The output {out_node.name} gives {out_shape}, not one score per "
+                               "class: end the network with a Dense layer (after Flatten or global "
+                               "pooling).")
+        if out_shape[0] != classes:
+            fix = (f"set units of {out_node.name} to {classes}" if out_node.type == "Dense"
+                   else f"make the last layer produce {classes} values")
+            raise ProjectError(f"The output {out_node.name} has {out_shape[0]} units but dataset "
+                               f"'{self.config.dataset}' has {classes} classes: {fix}.")
+
+    def _strategy_scope(self):
+        import contextlib
+
+        if self.config.strategy != "mirrored":
+            return contextlib.nullcontext()
+        if self.backend != "tensorflow":
+            raise ProjectError("The mirrored strategy needs the TensorFlow backend "
+                               f"(KERAS_BACKEND is {self.backend}).")
+        import tensorflow as tf
+
+        self._strategy = tf.distribute.MirroredStrategy()
+        return self._strategy.scope()
+
+    def _with_augmentation(self, network):
+        augmentation = self.config.augmentation
+        if not augmentation.enabled:
+            return network
+        layers = self.keras.layers
+        steps = [layers.Input(shape=network.input_shape[1:])]
+        if augmentation.flip:
+            steps.append(layers.RandomFlip("horizontal", seed=self.config.seed))
+        if augmentation.translation:
+            steps.append(layers.RandomTranslation(augmentation.translation, augmentation.translation,
+                                                  fill_mode="constant", seed=self.config.seed))
+        if augmentation.rotation:
+            steps.append(layers.RandomRotation(augmentation.rotation, fill_mode="constant",
+                                               seed=self.config.seed))
+        if augmentation.zoom:
+            steps.append(layers.RandomZoom(augmentation.zoom, fill_mode="constant", seed=self.config.seed))
+        return self.keras.Sequential(steps + [network], name="augmented")
+
+    def _network_of(self, model):
+        if model.name == NETWORK_NAME:
+            return model
+        try:
+            return model.get_layer(NETWORK_NAME)
+        except ValueError:
+            raise ProjectError("The checkpoint does not contain a CNN Studio network.") from None
+
+    def _steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.x_train) / self.config.batch_size))
+
+    def _optimizer(self):
+        config, optimizers = self.config, self.keras.optimizers
+        rate = config.learning_rate
+        steps = self._steps_per_epoch()
+        if config.schedule == "cosine":
+            rate = optimizers.schedules.CosineDecay(rate, decay_steps=steps * config.epochs)
+        elif config.schedule == "step":
+            rate = optimizers.schedules.ExponentialDecay(rate, decay_steps=steps * config.step_epochs,
+                                                         decay_rate=0.5, staircase=True)
+        if config.optimizer == "adam":
+            return optimizers.Adam(rate)
+        if config.optimizer == "rmsprop":
+            return optimizers.RMSprop(rate)
+        return optimizers.SGD(rate, momentum=config.momentum if config.optimizer == "sgd_momentum" else 0.0)
+
+    def _outputs_probabilities(self) -> bool:
+        node = self.spec.node(output_node_id(self.spec))
+        return node.params.get("activation") == "softmax"
+
+    def _loss(self):
+        losses = self.keras.losses
+        if self.config.loss == "mean_squared_error":
+            return losses.MeanSquaredError()
+        return losses.SparseCategoricalCrossentropy(from_logits=not self._outputs_probabilities())
+
+    def _accuracy(self):
+        metrics = self.keras.metrics
+        if self.config.loss == "mean_squared_error":
+            return metrics.CategoricalAccuracy(name="accuracy")
+        return metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    # -- running -----------------------------------------------------------------------------
+    def started_event(self, run_dir: Path, initial_epoch: int) -> dict:
+        self.devices = list_devices()
+        info = infer(self.spec)
+        summary = [{"name": node.name, "type": node.type,
+                    "output_shape": list(info.nodes[node.id].output_shape or ()),
+                    "params": info.nodes[node.id].params}
+                   for node in sorted(self.spec.nodes, key=lambda n: info.order.index(n.id))]
+        return events.make_event(
+            events.STARTED, self.clock(), model_summary=summary, devices=self.devices,
+            backend=self.backend, dataset=self.data.describe(), config=self.config.to_dict(),
+            run_dir=str(run_dir), initial_epoch=initial_epoch, epochs=self.config.epochs,
+            steps_per_epoch=self._steps_per_epoch(), total_params=info.total_params,
+            notes=list(self.notes))
+
+    def fit(self, folder: RunFolder, state, emit, should_stop, should_pause) -> None:
+        data, config = self.data, self.config
+        probe = slice(0, min(64, len(data.x_train)))
+        callback = StudioCallback(
+            folder=folder, state=state, emit=emit, clock=self.clock, network=self.network,
+            config=config, steps_per_epoch=self._steps_per_epoch(), should_stop=should_stop,
+            should_pause=should_pause, loss_fn=self._loss(),
+            probe=(data.x_train[probe], self.targets(data.y_train[probe])), training_model=self.model)
+        callbacks = [callback]
+        if config.early_stopping:
+            callbacks.append(self.keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=False))
+        if self.backend == "tensorflow" and os.environ.get("CNN_STUDIO_TENSORBOARD", "1") != "0":
+            callbacks.append(self.keras.callbacks.TensorBoard(
+                log_dir=str(folder.path / "logs"), write_graph=False, update_freq="epoch"))
+        self.model.fit(data.x_train, self.targets(data.y_train),
+                       validation_data=(data.x_val, self.targets(data.y_val)),
+                       epochs=config.epochs, initial_epoch=self.initial_epoch,
+                       batch_size=min(config.batch_size, len(data.x_train)), shuffle=True,
+                       verbose=0, callbacks=callbacks)
+
+    def targets(self, labels: np.ndarray) -> np.ndarray:
+        """Labels as the loss wants them: class indices, or one-hot rows for squared error."""
+        if self.config.loss == "mean_squared_error":
+            return np.eye(self.data.num_classes, dtype="float32")[labels]
+        return labels
+
+    def evaluate(self, state) -> dict:
+        data = self.data
+        # Augmentation layers are inactive at inference, so the fitted model evaluates the network.
+        probabilities = self.model.predict(data.x_test, batch_size=256, verbose=0)
+        test_loss, test_accuracy = self.model.evaluate(data.x_test, self.targets(data.y_test),
+                                                       batch_size=256, verbose=0)
+        labels = data.y_test
+        predicted = np.asarray(probabilities).argmax(axis=1)
+        classes = data.num_classes
+        confusion = np.zeros((classes, classes), dtype=np.int64)
+        np.add.at(confusion, (labels, predicted), 1)
+        per_class = [float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else None
+                     for k in range(classes)]
+        history = state.history
+        best_index = int(np.argmax([e.get("val_accuracy") or 0.0 for e in history])) if history else None
+        train_time = sum(e.get("epoch_time", 0.0) for e in history)
+        samples = len(data.x_train) * len(history)
+        return {
+            "test_loss": float(test_loss), "test_accuracy": float(test_accuracy),
+            "confusion_matrix": confusion.tolist(), "per_class_accuracy": per_class,
+            "class_names": list(data.class_names),
+            "best_epoch": None if best_index is None else history[best_index]["epoch"],
+            "best_val_accuracy": None if best_index is None else history[best_index].get("val_accuracy"),
+            "training_time": train_time,
+            "samples_per_second": samples / train_time if train_time else None,
+            "epochs_completed": state.epochs_completed,
+        }

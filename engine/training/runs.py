@@ -1,0 +1,203 @@
+"""Run folders: everything one training run leaves on disk, written atomically.
+
+runs/<YYYYmmdd-HHMMSS>-<name>/
+    run.json          status (running / finished / stopped / failed), epochs completed, summary
+    spec.json         the exact network trained (later edits never change what a run shows)
+    config.json       the TrainingConfig
+    history.json      one entry per completed epoch
+    metrics.json      test accuracy, confusion matrix, per-class accuracy, time, samples/s
+    model.keras       the trained network
+    checkpoint.keras  the last completed epoch, with optimizer state (what `resume` uses)
+    kernels/          conv kernels after each epoch (epoch-0001.npz, ...)
+    logs/             TensorBoard logs
+
+run.json is written last at every step: it is the commit point that says which epochs the
+other files are complete for.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import ProjectError
+from engine.graph.io import atomic_write_bytes, atomic_write_text, spec_from_json
+from engine.graph.spec import NetworkSpec, readable_json
+from engine.training.config import TrainingConfig
+
+RUNS_FOLDER = "runs"
+RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# Above this many kernel values per epoch, snapshots keep only the first conv layer.
+MAX_SNAPSHOT_VALUES = 2_000_000
+
+
+def sanitize_run_name(name: str) -> str:
+    """A folder name that cannot leave the runs folder: no separators, no leading dots."""
+    cleaned = _UNSAFE.sub("-", name).strip("-.")[:60]
+    return cleaned or "run"
+
+
+def default_runs_root(project_path: str | Path | None = None) -> Path:
+    """runs/ beside the project file, or in the current folder."""
+    base = Path(project_path).resolve().parent if project_path else Path.cwd()
+    return base / RUNS_FOLDER
+
+
+class RunFolder:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    # -- creation ------------------------------------------------------------------------------
+    @staticmethod
+    def create(root: Path, name: str) -> RunFolder:
+        root = Path(root)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{sanitize_run_name(name)}"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for suffix in [""] + [f"-{n}" for n in range(2, 1000)]:
+                candidate = root / f"{base}{suffix}"
+                try:
+                    candidate.mkdir()
+                    return RunFolder(candidate)
+                except FileExistsError:
+                    continue
+        except OSError as error:
+            raise ProjectError(f"Cannot create a run folder in {root}: {error.strerror or error}. "
+                               "Choose another output folder.") from None
+        raise ProjectError(f"Too many runs named {base} in {root}.")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_json(self, name: str, data: Any) -> None:
+        atomic_write_text(self.path / name, readable_json(data))
+
+    def write_start(self, spec: NetworkSpec, config: TrainingConfig, status: dict) -> None:
+        atomic_write_text(self.path / "spec.json", spec.to_json())
+        self.write_json("config.json", config.to_dict())
+        self.write_json("history.json", {"epochs": []})
+        self.write_status(status)
+
+    def write_status(self, status: dict) -> None:
+        self.write_json("run.json", status)
+
+    def save_model(self, model, name: str) -> None:
+        """model.save() into a temporary .keras file, then rename: never half a model."""
+        target = self.path / name
+        temp = self.path / f".{name}.partial.keras"
+        try:
+            model.save(temp)
+            temp.replace(target)
+        except OSError as error:
+            temp.unlink(missing_ok=True)
+            raise ProjectError(f"Cannot write {target}: {error.strerror or error}. Free some disk "
+                               "space or choose another output folder.") from None
+
+    def save_kernels(self, epoch: int, kernels: dict[str, np.ndarray]) -> None:
+        if not kernels:
+            return
+        total = sum(k.size for k in kernels.values())
+        if total > MAX_SNAPSHOT_VALUES:
+            first = next(iter(kernels))
+            kernels = {first: kernels[first]}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **kernels)  # layer names are valid keys (see validate)
+        folder = self.path / "kernels"
+        folder.mkdir(exist_ok=True)
+        atomic_write_bytes(folder / f"epoch-{epoch:04d}.npz", buffer.getvalue())
+
+    # -- reading -------------------------------------------------------------------------------
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ProjectError(f"{path} is missing: {self.path} is not a complete run folder.") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ProjectError(f"Cannot read {path}: {error}.") from None
+
+    def status(self) -> dict:
+        status = self.read_json("run.json")
+        if not isinstance(status, dict):
+            raise ProjectError(f"{self.path / 'run.json'} is damaged.")
+        return status
+
+    def spec(self) -> NetworkSpec:
+        return spec_from_json((self.path / "spec.json").read_text(encoding="utf-8"),
+                              source=str(self.path / "spec.json"))
+
+    def config(self) -> TrainingConfig:
+        return TrainingConfig.from_dict(self.read_json("config.json"))
+
+    def history(self) -> list[dict]:
+        """Completed epochs only (run.json says how many are complete)."""
+        epochs = self.read_json("history.json").get("epochs", [])
+        completed = int(self.status().get("epochs_completed", len(epochs)))
+        return epochs[:completed]
+
+    def metrics(self) -> dict | None:
+        return self.read_json("metrics.json") if (self.path / "metrics.json").exists() else None
+
+    def kernels(self, epoch: int) -> dict[str, np.ndarray]:
+        path = self.path / "kernels" / f"epoch-{epoch:04d}.npz"
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.keras"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: Path
+    name: str
+    status: str
+    dataset: str
+    epochs_completed: int
+    epochs_planned: int
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    training_time: float | None
+    samples_per_second: float | None
+    started_at: str
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "path": str(self.path)}
+
+
+def list_runs(root: str | Path) -> list[RunSummary]:
+    """Every readable run folder under root, newest first; damaged ones are skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = []
+    for folder in sorted(root.iterdir(), reverse=True):
+        if not (folder / "run.json").is_file():
+            continue
+        try:
+            status = RunFolder(folder).status()
+            runs.append(RunSummary(
+                path=folder, name=str(status.get("name", folder.name)),
+                status=str(status.get("status", "unknown")), dataset=str(status.get("dataset", "")),
+                epochs_completed=int(status.get("epochs_completed", 0)),
+                epochs_planned=int(status.get("epochs_planned", 0)),
+                best_val_accuracy=status.get("best_val_accuracy"),
+                test_accuracy=status.get("test_accuracy"),
+                training_time=status.get("training_time"),
+                samples_per_second=status.get("samples_per_second"),
+                started_at=str(status.get("started_at", ""))))
+        except (ProjectError, ValueError, TypeError, AttributeError):
+            continue
+    return runs
