@@ -120,7 +120,11 @@ class Trainer:
                                f"(KERAS_BACKEND is {self.backend}).")
         import tensorflow as tf
 
-        self._strategy = tf.distribute.MirroredStrategy()
+        # With TF_CONFIG naming several workers, the same run spans machines.
+        if os.environ.get("TF_CONFIG"):
+            self._strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        else:
+            self._strategy = tf.distribute.MirroredStrategy()
         return self._strategy.scope()
 
     def _with_augmentation(self, network):
@@ -210,7 +214,7 @@ class Trainer:
         if config.early_stopping:
             callbacks.append(self.keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=False))
-        if self.backend == "tensorflow" and os.environ.get("CNN_STUDIO_TENSORBOARD", "1") != "0":
+        if _tensorflow_installed() and os.environ.get("CNN_STUDIO_TENSORBOARD", "1") != "0":
             callbacks.append(self.keras.callbacks.TensorBoard(
                 log_dir=str(folder.path / "logs"), write_graph=False, update_freq="epoch"))
         self.model.fit(data.x_train, self.targets(data.y_train),
@@ -252,3 +256,10 @@ class Trainer:
             "samples_per_second": samples / train_time if train_time else None,
             "epochs_completed": state.epochs_completed,
         }
+
+
+def _tensorflow_installed() -> bool:
+    """Keras' TensorBoard writer needs the tensorflow package, whatever the backend."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
