@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from engine.blocks.catalog import block_type
 from engine.errors import EditRefused
-from engine.graph.spec import EdgeSpec, NetworkSpec, NodeSpec, Position, iter_ancestors
+from engine.graph.spec import EdgeSpec, GroupSpec, NetworkSpec, NodeSpec, Position, iter_ancestors
 
 
 class Edit:
@@ -40,14 +40,19 @@ class AddNodes(Edit):
     nodes: tuple[NodeSpec, ...]
     edges: tuple[EdgeSpec, ...] = ()
     positions: Mapping[str, Position] | None = None
+    groups: tuple[GroupSpec, ...] = ()
 
     def apply(self, spec: NetworkSpec) -> NetworkSpec:
         for node in self.nodes:
             if spec.has_node(node.id):
                 raise EditRefused(f"A block with id {node.id!r} already exists.")
             block_type(node.type, node.id)
+        taken = {g.id for g in spec.groups}
+        if any(g.id in taken for g in self.groups):
+            raise EditRefused("A group with that id already exists.")
         grown = replace(spec, nodes=spec.nodes + tuple(self.nodes),
-                        layout={**spec.layout, **(self.positions or {})})
+                        layout={**spec.layout, **(self.positions or {})},
+                        groups=spec.groups + tuple(self.groups))
         for edge in self.edges:
             grown = Connect(edge).apply(grown)
         return grown
@@ -69,11 +74,14 @@ class RemoveNodes(Edit):
         for node_id in gone:
             if not spec.has_node(node_id):
                 raise EditRefused(f"There is no block {node_id!r} to remove.")
+        groups = tuple(replace(g, node_ids=tuple(n for n in g.node_ids if n not in gone))
+                       for g in spec.groups)
         return replace(
             spec,
             nodes=tuple(n for n in spec.nodes if n.id not in gone),
             edges=tuple(e for e in spec.edges if e.source[0] not in gone and e.target[0] not in gone),
             layout={k: v for k, v in spec.layout.items() if k not in gone},
+            groups=tuple(g for g in groups if g.node_ids),
         )
 
     def inverse(self, spec: NetworkSpec) -> Edit:
@@ -81,9 +89,9 @@ class RemoveNodes(Edit):
         nodes = tuple(n for n in spec.nodes if n.id in gone)
         edges = tuple(e for e in spec.edges if e.source[0] in gone or e.target[0] in gone)
         positions = {k: v for k, v in spec.layout.items() if k in gone}
-        # Restore node order too, so undo gives back exactly the same spec.
+        # Restore node, edge and group order too, so undo gives back exactly the same spec.
         return _RestoreNodes(nodes=nodes, edges=edges, positions=positions,
-                             order=tuple(spec.node_ids), edge_order=spec.edges)
+                             order=tuple(spec.node_ids), edge_order=spec.edges, groups=spec.groups)
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,10 @@ class _RestoreNodes(Edit):
     positions: Mapping[str, Position]
     order: tuple[str, ...]
     edge_order: tuple[EdgeSpec, ...]
+    groups: tuple[GroupSpec, ...] = ()
 
     def apply(self, spec: NetworkSpec) -> NetworkSpec:
-        grown = AddNodes(self.nodes, self.edges, self.positions).apply(spec)
+        grown = replace(AddNodes(self.nodes, self.edges, self.positions).apply(spec), groups=self.groups)
         rank = {node_id: index for index, node_id in enumerate(self.order)}
         edge_rank = {edge: index for index, edge in enumerate(self.edge_order)}
         return replace(grown,
@@ -231,6 +240,25 @@ class ChangeNodeType(Edit):
                         and not block_type(self.type).accepts_port(e.target[1]))
         restore = ChangeNodeType(node.id, node.type, dict(node.params))
         return CompositeEdit((restore, *[_Reconnect(e, spec.edges.index(e)) for e in dropped]))
+
+
+@dataclass(frozen=True)
+class SetGroupCollapsed(Edit):
+    """Show a composite as one card (collapsed) or as its blocks (expanded)."""
+
+    group_id: str
+    collapsed: bool
+
+    def apply(self, spec: NetworkSpec) -> NetworkSpec:
+        try:
+            group = spec.group(self.group_id)
+        except KeyError:
+            raise EditRefused(f"There is no group {self.group_id!r}.") from None
+        changed = replace(group, collapsed=self.collapsed)
+        return replace(spec, groups=tuple(changed if g.id == group.id else g for g in spec.groups))
+
+    def inverse(self, spec: NetworkSpec) -> Edit:
+        return SetGroupCollapsed(self.group_id, spec.group(self.group_id).collapsed)
 
 
 @dataclass(frozen=True)

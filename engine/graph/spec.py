@@ -47,12 +47,30 @@ class EdgeSpec:
 
 
 @dataclass(frozen=True)
+class GroupSpec:
+    """Blocks inserted together as one composite (a residual block, an inception module),
+    which the canvas can collapse into one card. Grouping never changes what the network
+    computes."""
+
+    id: str
+    name: str
+    kind: str
+    node_ids: tuple[str, ...]
+    collapsed: bool = False
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "nodes": list(self.node_ids),
+                "collapsed": self.collapsed}
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     nodes: tuple[NodeSpec, ...] = ()
     edges: tuple[EdgeSpec, ...] = ()
     layout: Mapping[str, Position] = field(default_factory=dict)
     name: str = "Untitled"
     description: str = ""
+    groups: tuple[GroupSpec, ...] = ()
 
     # -- lookups ---------------------------------------------------------------
     def node(self, node_id: str) -> NodeSpec:
@@ -101,7 +119,17 @@ class NetworkSpec:
             "nodes": [node.to_dict() for node in self.nodes],
             "edges": [edge.to_dict() for edge in self.edges],
             "layout": {node_id: list(pos) for node_id, pos in self.layout.items()},
+            **({"groups": [group.to_dict() for group in self.groups]} if self.groups else {}),
         }
+
+    def group(self, group_id: str) -> GroupSpec:
+        for group in self.groups:
+            if group.id == group_id:
+                return group
+        raise KeyError(group_id)
+
+    def group_of(self, node_id: str) -> GroupSpec | None:
+        return next((g for g in self.groups if node_id in g.node_ids), None)
 
     def to_json(self) -> str:
         return readable_json(self.to_dict())
@@ -206,8 +234,33 @@ def _parse_network(data: Any) -> NetworkSpec:
                  f"layout[{node_id!r}] must be [x, y] with finite numbers.")
         layout[node_id] = (raw[0], raw[1])
 
-    return NetworkSpec(nodes=tuple(nodes), edges=tuple(edges), layout=layout,
+    groups = _parse_groups(data.get("groups", []), node_by_id)
+    return NetworkSpec(nodes=tuple(nodes), edges=tuple(edges), layout=layout, groups=groups,
                        name=name, description=description)
+
+
+def _parse_groups(raw_groups: Any, node_by_id: dict) -> tuple[GroupSpec, ...]:
+    _require(isinstance(raw_groups, list), "'groups' must be a list.")
+    groups: list[GroupSpec] = []
+    grouped: set[str] = set()
+    for index, raw in enumerate(raw_groups):
+        where = f"groups[{index}]"
+        _require(isinstance(raw, dict), f"{where} must be an object.")
+        group_id, name, kind = raw.get("id"), raw.get("name", ""), raw.get("kind", "")
+        members, collapsed = raw.get("nodes"), raw.get("collapsed", False)
+        _require(isinstance(group_id, str) and group_id and all(g.id != group_id for g in groups),
+                 f"{where}: 'id' must be a unique, non-empty text.")
+        _require(isinstance(name, str) and isinstance(kind, str), f"{where}: name and kind must be text.")
+        _require(isinstance(collapsed, bool), f"{where}: 'collapsed' must be true or false.")
+        _require(isinstance(members, list) and members and all(isinstance(m, str) for m in members),
+                 f"{where}: 'nodes' must list node ids.")
+        for member in members:
+            _require(member in node_by_id, f"{where}: node {member!r} does not exist.")
+            _require(member not in grouped, f"{where}: node {member!r} is already in another group.")
+            grouped.add(member)
+        groups.append(GroupSpec(id=group_id, name=name, kind=kind, node_ids=tuple(members),
+                                collapsed=collapsed))
+    return tuple(groups)
 
 
 def _parse_port(raw: Any, where: str) -> Port:

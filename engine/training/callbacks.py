@@ -9,15 +9,24 @@ import keras
 import numpy as np
 
 from engine.training import events
-from engine.training.gradients import layer_gradient_norms
+from engine.training.gradients import GradientProbe
 
 BATCH_EVENT_INTERVAL = 0.05  # seconds: at most ~20 batch events per second
 PAUSE_POLL = 0.05
+# Checkpoints cost a model.save(); write one at most every MIN_CHECKPOINT_INTERVAL seconds and
+# keep their share of the time near 3%. In between, the last completed epoch is kept in memory.
+MIN_CHECKPOINT_INTERVAL = 5.0
+CHECKPOINT_TIME_SHARE = 0.03
 
 
 class StudioCallback(keras.callbacks.Callback):
     """Emits batch/epoch/filter events, honours stop and pause between batches, stops on a
-    non-finite loss, and commits each completed epoch to the run folder."""
+    non-finite loss, and commits each completed epoch to the run folder.
+
+    Batch-end work runs on Keras' callback thread (async_safe), so the training loop never
+    waits for it; stop and pause are checked synchronously before each batch."""
+
+    async_safe = True
 
     def __init__(self, *, folder, state, emit, clock, network, config, steps_per_epoch,
                  should_stop, should_pause, loss_fn, probe, training_model):
@@ -40,12 +49,22 @@ class StudioCallback(keras.callbacks.Callback):
         self._batches_done = 0
         self._last_batch_event = 0.0
         self._epoch_times: list[float] = []
+        self._last_checkpoint_time = time.perf_counter()
+        self._last_checkpoint_cost = 0.0
+        self._snapshot = None  # (epoch, model variables, optimizer variables) not yet on disk
+        self._gradient_probe = GradientProbe(network, loss_fn)
 
     # -- batches ---------------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
         self._batches_done = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._wait_while_paused()
+        if self.should_stop():
+            self.state.stopped_by_user = True
+            self.model.stop_training = True  # Keras finishes this batch, then stops
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -63,10 +82,6 @@ class StudioCallback(keras.callbacks.Callback):
                 events.BATCH_ENDED, self.clock(), epoch=self._epoch + 1, batch=batch + 1,
                 batches=self.steps_per_epoch, loss=_number(loss), accuracy=_number(logs.get("accuracy")),
                 samples_per_second=(batch + 1) * self._full_batch / elapsed))
-        self._wait_while_paused()
-        if self.should_stop():
-            self.state.stopped_by_user = True
-            self.model.stop_training = True
 
     def _wait_while_paused(self):
         while self.should_pause() and not self.should_stop():
@@ -106,21 +121,60 @@ class StudioCallback(keras.callbacks.Callback):
                                         kernels=kernels))
 
     def _commit(self, record: dict, kernels: dict) -> None:
-        """Checkpoint, kernels, history, then run.json: the last write makes the epoch count."""
+        """Checkpoint (when due), kernels, history, then run.json: the last write makes the
+        epoch count."""
         folder, state = self.folder, self.state
-        folder.save_model(self.training_model, "checkpoint.keras")
-        folder.save_kernels(record["epoch"], kernels)
+        epoch = record["epoch"]
+        if self._checkpoint_due(epoch):
+            self._save_checkpoint(epoch)
+        else:
+            self._snapshot = (epoch, _values(self.training_model.variables),
+                              _values(self.training_model.optimizer.variables))
+        folder.save_kernels(epoch, kernels)
         state.history = state.history[: state.epochs_completed] + [record]
         folder.write_json("history.json", {"epochs": state.history})
-        state.epochs_completed = record["epoch"]
+        state.epochs_completed = epoch
+        self._write_status()
+
+    def _checkpoint_due(self, epoch: int) -> bool:
+        since = time.perf_counter() - self._last_checkpoint_time
+        first_of_session = self._last_checkpoint_cost == 0.0  # any completed epoch is resumable
+        return (first_of_session or epoch >= self.config.epochs
+                or since >= max(MIN_CHECKPOINT_INTERVAL,
+                                self._last_checkpoint_cost / CHECKPOINT_TIME_SHARE))
+
+    def _save_checkpoint(self, epoch: int) -> None:
+        started = time.perf_counter()
+        self.folder.save_model(self.training_model, "checkpoint.keras")
+        self._last_checkpoint_time = time.perf_counter()
+        self._last_checkpoint_cost = self._last_checkpoint_time - started
+        self._snapshot = None
+        self.state.checkpoint_epoch = epoch
+
+    def _write_status(self) -> None:
+        state = self.state
         best = max((e.get("val_accuracy") or 0.0) for e in state.history)
-        folder.write_status({**folder.status(), "epochs_completed": state.epochs_completed,
-                             "best_val_accuracy": best})
+        self.folder.write_status({**self.folder.status(), "epochs_completed": state.epochs_completed,
+                                  "checkpoint_epoch": state.checkpoint_epoch, "best_val_accuracy": best})
+
+    def roll_back_to_last_epoch(self) -> None:
+        """After a stop mid-epoch: put the weights of the last completed epoch back and
+        checkpoint them, so the run resumes exactly from there."""
+        if self._snapshot is not None:
+            epoch, weights, optimizer_state = self._snapshot
+            _assign(self.training_model.variables, weights)
+            _assign(self.training_model.optimizer.variables, optimizer_state)
+            self._save_checkpoint(epoch)
+            self._write_status()
+        elif self.state.checkpoint_epoch:
+            # The last completed epoch is the checkpoint itself: reload its weights.
+            saved = keras.saving.load_model(self.folder.checkpoint, safe_mode=True)
+            _assign(self.training_model.variables, _values(saved.variables))
 
     def _gradient_norms(self) -> dict[str, float]:
         x, y = self.probe
         try:
-            return layer_gradient_norms(self.network, self.loss_fn, x, y)
+            return self._gradient_probe(x, y)
         except Exception:  # noqa: BLE001 - a diagnostic plot must never end a training run
             return {}
 
@@ -136,6 +190,22 @@ class StudioCallback(keras.callbacks.Callback):
             if isinstance(layer, keras.layers.Conv2D):
                 kernels[layer.name] = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)
         return kernels
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard writing per epoch only. Its batch hook then does nothing, so it is safe
+    to run off the training thread instead of stalling the loop every batch."""
+
+    async_safe = True
+
+
+def _values(variables) -> list[np.ndarray]:
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def _assign(variables, values) -> None:
+    for variable, value in zip(variables, values):
+        variable.assign(value)
 
 
 def _number(value) -> float | None:

@@ -15,12 +15,13 @@ from engine.graph.shapes import infer
 from engine.graph.spec import NetworkSpec
 from engine.graph.validate import ERROR, output_node_id, validate
 from engine.training import events
-from engine.training.callbacks import StudioCallback
+from engine.training.callbacks import EpochTensorBoard, StudioCallback
 from engine.training.config import TrainingConfig
 from engine.training.devices import list_devices
 from engine.training.runs import RunFolder
 
-NETWORK_NAME = "network"  # the spec's model inside the training wrapper (augmentation)
+NETWORK_NAME = "network"
+GRADIENT_PROBE_SIZE = 32  # images per gradient-norm measurement: enough for a stable norm, cheap  # the spec's model inside the training wrapper (augmentation)
 
 
 class Trainer:
@@ -204,19 +205,20 @@ class Trainer:
 
     def fit(self, folder: RunFolder, state, emit, should_stop, should_pause) -> None:
         data, config = self.data, self.config
-        probe = slice(0, min(64, len(data.x_train)))
+        probe = slice(0, min(GRADIENT_PROBE_SIZE, len(data.x_train)))
         callback = StudioCallback(
             folder=folder, state=state, emit=emit, clock=self.clock, network=self.network,
             config=config, steps_per_epoch=self._steps_per_epoch(), should_stop=should_stop,
             should_pause=should_pause, loss_fn=self._loss(),
             probe=(data.x_train[probe], self.targets(data.y_train[probe])), training_model=self.model)
+        self.callback = callback
         callbacks = [callback]
         if config.early_stopping:
             callbacks.append(self.keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=False))
         if _tensorflow_installed() and os.environ.get("CNN_STUDIO_TENSORBOARD", "1") != "0":
-            callbacks.append(self.keras.callbacks.TensorBoard(
-                log_dir=str(folder.path / "logs"), write_graph=False, update_freq="epoch"))
+            callbacks.append(EpochTensorBoard(log_dir=str(folder.path / "logs"), write_graph=False,
+                                              update_freq="epoch"))
         self.model.fit(data.x_train, self.targets(data.y_train),
                        validation_data=(data.x_val, self.targets(data.y_val)),
                        epochs=config.epochs, initial_epoch=self.initial_epoch,
@@ -263,3 +265,4 @@ def _tensorflow_installed() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("tensorflow") is not None
+

@@ -9,30 +9,42 @@ from __future__ import annotations
 import numpy as np
 
 
-def layer_gradient_norms(model, loss_fn, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """{layer name: L2 norm of the loss gradient w.r.t. that layer's trainable weights}."""
-    import keras
+class GradientProbe:
+    """Computes {layer name: L2 norm of the loss gradient w.r.t. that layer's trainable
+    weights} on a fixed batch. The gradient step is compiled once (tf.function / jax.jit),
+    so calling it every epoch costs a few milliseconds."""
 
-    variables = list(model.trainable_variables)
-    if not variables:
-        return {}
-    backend = keras.backend.backend()
-    compute = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}.get(backend)
-    if compute is None:
-        return {}
-    gradients = compute(model, loss_fn, x, y, variables)
-    owner = {}
-    for layer in _leaf_layers(model):
-        for variable in layer.trainable_variables:
-            owner[id(variable)] = layer.name
-    squared: dict[str, float] = {}
-    for variable, gradient in zip(variables, gradients):
-        if gradient is None:
-            continue
-        name = owner.get(id(variable), variable.path.split("/")[0])
-        value = np.asarray(keras.ops.convert_to_numpy(gradient), dtype=np.float64)
-        squared[name] = squared.get(name, 0.0) + float(np.sum(value * value))
-    return {name: float(np.sqrt(total)) for name, total in squared.items()}
+    def __init__(self, model, loss_fn):
+        import keras
+
+        self.model = model
+        self.loss_fn = loss_fn
+        self.variables = list(model.trainable_variables)
+        owner = {}
+        for layer in _leaf_layers(model):
+            for variable in layer.trainable_variables:
+                owner[id(variable)] = layer.name
+        self.layer_names = [owner.get(id(v), v.path.split("/")[0]) for v in self.variables]
+        make = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}.get(keras.backend.backend())
+        self.step = make(model, loss_fn, self.variables) if make and self.variables else None
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        import keras
+
+        if self.step is None:
+            return {}
+        squared: dict[str, float] = {}
+        for name, gradient in zip(self.layer_names, self.step(x, y)):
+            if gradient is None:
+                continue
+            value = np.asarray(keras.ops.convert_to_numpy(gradient), dtype=np.float64)
+            squared[name] = squared.get(name, 0.0) + float(np.sum(value * value))
+        return {name: float(np.sqrt(total)) for name, total in squared.items()}
+
+
+def layer_gradient_norms(model, loss_fn, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """One-off version of GradientProbe."""
+    return GradientProbe(model, loss_fn)(x, y)
 
 
 def _leaf_layers(model):
@@ -43,31 +55,42 @@ def _leaf_layers(model):
             yield layer
 
 
-def _tensorflow(model, loss_fn, x, y, variables):
+def _tensorflow(model, loss_fn, variables):
     import tensorflow as tf
 
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=False))
-    return tape.gradient(loss, [v.value for v in variables])
+    @tf.function(reduce_retracing=True)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=False))
+        return tape.gradient(loss, [v.value for v in variables])
+
+    return step
 
 
-def _jax(model, loss_fn, x, y, variables):
+def _jax(model, loss_fn, variables):
     import jax
 
-    non_trainable = [v.value for v in model.non_trainable_variables]
-
-    def loss_of(trainable):
+    def loss_of(trainable, non_trainable, x, y):
         predictions, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         return loss_fn(y, predictions)
 
-    return jax.grad(loss_of)([v.value for v in variables])
+    gradient = jax.jit(jax.grad(loss_of))
+
+    def step(x, y):
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        return gradient([v.value for v in variables], non_trainable, x, y)
+
+    return step
 
 
-def _torch(model, loss_fn, x, y, variables):
+def _torch(model, loss_fn, variables):
     import torch
 
-    for variable in variables:
-        variable.value.grad = None
-    loss = loss_fn(torch.as_tensor(y), model(torch.as_tensor(x), training=False))
-    loss.backward()
-    return [variable.value.grad for variable in variables]
+    def step(x, y):
+        for variable in variables:
+            variable.value.grad = None
+        loss = loss_fn(torch.as_tensor(y), model(torch.as_tensor(x), training=False))
+        loss.backward()
+        return [variable.value.grad for variable in variables]
+
+    return step

@@ -112,7 +112,7 @@ class RunFolder:
             first = next(iter(kernels))
             kernels = {first: kernels[first]}
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **kernels)  # layer names are valid keys (see validate)
+        np.savez(buffer, **kernels)  # uncompressed: float noise barely compresses; layer names are valid keys
         folder = self.path / "kernels"
         folder.mkdir(exist_ok=True)
         atomic_write_bytes(folder / f"epoch-{epoch:04d}.npz", buffer.getvalue())
@@ -145,6 +145,10 @@ class RunFolder:
         epochs = self.read_json("history.json").get("epochs", [])
         completed = int(self.status().get("epochs_completed", len(epochs)))
         return epochs[:completed]
+
+    def resume_epoch(self) -> int:
+        """The epoch the checkpoint holds: where a resumed run continues."""
+        return int(self.status().get("checkpoint_epoch", 0)) if self.checkpoint.exists() else 0
 
     def metrics(self) -> dict | None:
         return self.read_json("metrics.json") if (self.path / "metrics.json").exists() else None

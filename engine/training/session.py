@@ -33,6 +33,7 @@ class _RunState:
         self.non_finite_loss = False
         self.stopped_by_user = False
         self.epochs_completed = 0
+        self.checkpoint_epoch = 0
         self.history: list[dict] = []
 
 
@@ -57,9 +58,10 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
         trainer = Trainer(spec, config, clock=clock)
         if resume_dir is not None:
             folder = RunFolder(Path(resume_dir))
-            state.history = folder.history()
+            state.checkpoint_epoch = folder.resume_epoch()
+            state.history = folder.history()[: state.checkpoint_epoch]
             state.epochs_completed = len(state.history)
-            trainer.resume_from(folder.checkpoint, state.epochs_completed)
+            trainer.resume_from(folder.checkpoint, state.checkpoint_epoch)
         else:
             trainer.prepare()
             folder = RunFolder.create(Path(runs_root) if runs_root else default_runs_root(),
@@ -84,10 +86,12 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
     if state.non_finite_loss:
         return _fail(emit, clock, folder, state, NAN_ADVICE)
     if state.stopped_by_user:
+        trainer.callback.roll_back_to_last_epoch()
         folder.save_model(trainer.network, "model.keras")
-        resumable = state.epochs_completed > 0 and folder.checkpoint.exists()
+        resumable = state.checkpoint_epoch > 0 and folder.checkpoint.exists()
         folder.write_status({**folder.status(), "status": STOPPED})
         event = events.make_event(events.STOPPED, clock(), epochs_completed=state.epochs_completed,
+                                  resume_epoch=state.checkpoint_epoch,
                                   run_dir=str(folder.path), resumable=resumable,
                                   message=f"Stopped after {state.epochs_completed} complete epoch(s)."
                                   + (" Resume continues from there." if resumable else ""))

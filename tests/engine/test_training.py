@@ -115,6 +115,23 @@ def test_stop_after_a_batch_keeps_completed_epochs_and_resume_continues(tmp_path
     assert int(keras.saving.load_model(folder.checkpoint).optimizer.iterations) == 3 * steps
 
 
+def test_stop_rolls_back_to_the_last_completed_epoch_between_checkpoints(tmp_path):
+    record = Recorder()
+    stop = lambda: len(record.of("epoch_ended")) >= 2  # noqa: E731 - epoch 2 is only in memory
+    stopped = run_training(tiny_cnn(), TrainingConfig(epochs=5, **QUICK), record, should_stop=stop,
+                           runs_root=tmp_path)
+    assert stopped["type"] == "stopped" and stopped["resume_epoch"] == 2
+    folder = RunFolder(stopped["run_dir"])
+    assert folder.resume_epoch() == 2
+    import keras
+    steps = record.events[0]["steps_per_epoch"]
+    checkpoint = keras.saving.load_model(folder.checkpoint)
+    assert int(checkpoint.optimizer.iterations) == 2 * steps
+    # The checkpoint holds exactly the weights the network had at the end of epoch 2.
+    np.testing.assert_array_equal(checkpoint.get_layer("conv").kernel.numpy(),
+                                  folder.kernels(2)["conv"])
+
+
 def test_pause_waits_between_batches(tmp_path):
     record = Recorder()
     paused = threading.Event()

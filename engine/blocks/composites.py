@@ -1,0 +1,118 @@
+"""Composite blocks: groups of catalogue blocks inserted in one go (and collapsible on the
+canvas). Each is built through the same edits as everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.graph.edits import AddNodes, new_node
+from engine.graph.spec import EdgeSpec, GroupSpec, NetworkSpec, NodeSpec, Port
+
+
+@dataclass(frozen=True)
+class CompositeParts:
+    """What a composite adds: its blocks and inner connections, the input ports that take
+    the composite's input, and the block whose output is the composite's output."""
+
+    nodes: tuple[NodeSpec, ...]
+    edges: tuple[EdgeSpec, ...]
+    entries: tuple[Port, ...]
+    exit: str
+    group: GroupSpec
+
+
+@dataclass(frozen=True)
+class Composite:
+    key: str
+    label: str
+    help: str
+    build: Callable[[NetworkSpec], CompositeParts]
+
+
+class _Builder:
+    """Creates nodes with ids and names unique in the spec being extended."""
+
+    def __init__(self, spec: NetworkSpec, prefix: str):
+        self.spec = spec
+        self.prefix = prefix
+        self.nodes: list[NodeSpec] = []
+        self.edges: list[EdgeSpec] = []
+
+    def add(self, type_name: str, params: dict | None, name: str, inputs: tuple[str, ...] = ()) -> str:
+        node = new_node(self.spec, type_name, params, name=f"{self.prefix}_{name}")
+        self.spec = AddNodes((node,)).apply(self.spec)
+        self.nodes.append(node)
+        for port, source in enumerate(inputs):
+            self.edges.append(EdgeSpec((source, 0), (node.id, port)))
+        return node.id
+
+    def parts(self, kind: str, entries: tuple[Port, ...], exit_id: str) -> CompositeParts:
+        group_ids = {g.id for g in self.spec.groups}
+        index = 1
+        while f"g{index}" in group_ids:
+            index += 1
+        group = GroupSpec(id=f"g{index}", name=self.prefix, kind=kind,
+                          node_ids=tuple(n.id for n in self.nodes))
+        return CompositeParts(tuple(self.nodes), tuple(self.edges), entries, exit_id, group)
+
+
+def _unique_prefix(spec: NetworkSpec, base: str) -> str:
+    names = {node.name for node in spec.nodes}
+    index = 1
+    while any(name.startswith(f"{base}{index}_") for name in names):
+        index += 1
+    return f"{base}{index}"
+
+
+def _conv(filters: int, kernel: int, activation: str | None = "relu", bias: bool = True) -> dict:
+    return {"filters": filters, "kernel_size": [kernel, kernel], "padding": "same",
+            "activation": activation, "use_bias": bias}
+
+
+def residual_block(spec: NetworkSpec, filters: int = 16) -> CompositeParts:
+    """Conv-BN-ReLU-Conv-BN, plus the block's input (identity shortcut), then ReLU."""
+    b = _Builder(spec, _unique_prefix(spec, "res"))
+    conv1 = b.add("Conv2D", _conv(filters, 3, None, bias=False), "conv1")
+    bn1 = b.add("BatchNormalization", None, "bn1", (conv1,))
+    relu1 = b.add("Activation", {"activation": "relu"}, "relu1", (bn1,))
+    conv2 = b.add("Conv2D", _conv(filters, 3, None, bias=False), "conv2", (relu1,))
+    bn2 = b.add("BatchNormalization", None, "bn2", (conv2,))
+    add = b.add("Add", None, "add", (bn2,))  # port 1: the shortcut from the block's input
+    out = b.add("Activation", {"activation": "relu"}, "out", (add,))
+    return b.parts("residual", entries=((conv1, 0), (add, 1)), exit_id=out)
+
+
+def inception_module(spec: NetworkSpec) -> CompositeParts:
+    """Parallel 1x1, 1x1->3x3, 1x1->5x5 and pool->1x1 branches, concatenated (GoogLeNet)."""
+    b = _Builder(spec, _unique_prefix(spec, "inception"))
+    one = b.add("Conv2D", _conv(16, 1), "1x1")
+    reduce3 = b.add("Conv2D", _conv(16, 1), "3x3_reduce")
+    three = b.add("Conv2D", _conv(32, 3), "3x3", (reduce3,))
+    reduce5 = b.add("Conv2D", _conv(8, 1), "5x5_reduce")
+    five = b.add("Conv2D", _conv(16, 5), "5x5", (reduce5,))
+    pool = b.add("MaxPooling2D", {"pool_size": [3, 3], "strides": [1, 1], "padding": "same"}, "pool")
+    project = b.add("Conv2D", _conv(16, 1), "pool_proj", (pool,))
+    concat = b.add("Concatenate", None, "concat", (one, three, five, project))
+    return b.parts("inception", entries=((one, 0), (reduce3, 0), (reduce5, 0), (pool, 0)), exit_id=concat)
+
+
+COMPOSITES: tuple[Composite, ...] = (
+    Composite("residual", "Residual block",
+              "Two 3x3 convolutions with batch norm, plus a shortcut adding the block's input to "
+              "its output (ResNet): gradients flow through the shortcut.", residual_block),
+    Composite("inception", "Inception module",
+              "1x1, 3x3 and 5x5 convolutions and pooling side by side, concatenated; 1x1 "
+              "convolutions reduce channels first (GoogLeNet).", inception_module),
+)
+COMPOSITES_BY_KEY = {composite.key: composite for composite in COMPOSITES}
+
+
+def insert_composite(spec: NetworkSpec, key: str, source: str | None = None,
+                     positions: dict | None = None) -> AddNodes:
+    """The edit adding a composite; with `source`, its entries are wired from that block."""
+    parts = COMPOSITES_BY_KEY[key].build(spec)
+    edges = list(parts.edges)
+    if source is not None:
+        edges += [EdgeSpec((source, 0), entry) for entry in parts.entries]
+    return AddNodes(parts.nodes, tuple(edges), positions, groups=(parts.group,))
