@@ -15,7 +15,7 @@ QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libOpenGL.so.0:libopengl0 \
 .PHONY: run test test-all bench system-deps clean
 
 run: $(RUN_STAMP)
-	$(BIN)/cnn-studio train --template lenet5 --dataset digits --epochs 10
+	$(BIN)/cnn-studio
 
 test: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
@@ -27,6 +27,8 @@ test-all: $(TEST_STAMP) system-deps
 
 bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/bench_shapes.py
+	$(BIN)/python benchmarks/bench_gui.py
+	$(BIN)/python benchmarks/bench_training.py
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("CNN Studio needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'

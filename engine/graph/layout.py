@@ -10,24 +10,32 @@ from __future__ import annotations
 from engine.graph.spec import NetworkSpec, Position, topological_order
 
 
-def layered_positions(spec: NetworkSpec, direction: str = "LR", x_gap: float = 220.0,
-                      y_gap: float = 120.0) -> dict[str, Position]:
-    """Positions for every node of `spec`.
+# Spacing between layers and between blocks in a layer, per direction (block cards are
+# about 200 x 92 units, so there is room left for the shape labels on connections).
+DEFAULT_GAPS = {"TB": (260.0, 150.0), "LR": (300.0, 130.0)}
 
-    "LR" (left to right): x = x_gap * depth, y = y_gap * index within the layer.
-    "TB" (top to bottom): the axes swap roles, y = y_gap * depth and x = x_gap * index;
-    each gap stays the spacing along its own axis.
+
+def layered_positions(spec: NetworkSpec, direction: str = "TB", x_gap: float | None = None,
+                      y_gap: float | None = None) -> dict[str, Position]:
+    """Positions for every node of `spec`, each layer centred on the main axis.
+
+    "TB" (top down): y = y_gap * depth, x = x_gap * (index - centre of the layer).
+    "LR" (left to right): x = x_gap * depth, y = y_gap * (index - centre of the layer).
     """
-    if direction not in ("LR", "TB"):
+    if direction not in DEFAULT_GAPS:
         raise ValueError(f"direction must be 'LR' or 'TB', not {direction!r}")
-    layers = _layers(spec)
+    default_x, default_y = DEFAULT_GAPS[direction]
+    x_gap = default_x if x_gap is None else x_gap
+    y_gap = default_y if y_gap is None else y_gap
     positions: dict[str, Position] = {}
-    for depth, layer in enumerate(layers):
+    for depth, layer in enumerate(_layers(spec)):
+        centre = (len(layer) - 1) / 2
         for index, node_id in enumerate(layer):
+            offset = index - centre
             if direction == "LR":
-                positions[node_id] = (x_gap * depth, y_gap * index)
+                positions[node_id] = (x_gap * depth, y_gap * offset)
             else:
-                positions[node_id] = (x_gap * index, y_gap * depth)
+                positions[node_id] = (x_gap * offset, y_gap * depth)
     return positions
 
 

@@ -318,7 +318,7 @@ def _branching_spec() -> NetworkSpec:
 
 
 def test_layered_positions_left_to_right():
-    positions = layered_positions(_branching_spec())
+    positions = layered_positions(_branching_spec(), "LR", x_gap=220, y_gap=120)
     assert positions == {"in": (0.0, 0.0), "a": (220.0, 0.0), "b": (440.0, 0.0),
                          "c": (660.0, 0.0), "add": (880.0, 0.0), "out": (1100.0, 0.0)}
     spec = NetworkSpec.from_dict({"format_version": 1, "nodes": [
@@ -326,8 +326,8 @@ def test_layered_positions_left_to_right():
         [("in", "InputLayer"), ("x", "Conv2D"), ("y", "Conv2D"), ("cat", "Concatenate")]],
         "edges": [{"source": [s, 0], "target": [t, p]} for s, t, p in
                   [("in", "x", 0), ("in", "y", 0), ("x", "cat", 0), ("y", "cat", 1)]]})
-    positions = layered_positions(spec, x_gap=100, y_gap=50)
-    assert positions == {"in": (0, 0), "x": (100, 0), "y": (100, 50), "cat": (200, 0)}
+    positions = layered_positions(spec, "LR", x_gap=100, y_gap=50)
+    assert positions == {"in": (0, 0), "x": (100, -25), "y": (100, 25), "cat": (200, 0)}
 
 
 def test_layered_positions_top_to_bottom_swaps_axes():
@@ -335,8 +335,8 @@ def test_layered_positions_top_to_bottom_swaps_axes():
         {"id": i, "type": t, "name": i, "params": {}} for i, t in
         [("in", "InputLayer"), ("x", "Conv2D"), ("y", "Conv2D")]],
         "edges": [{"source": ["in", 0], "target": [t, 0]} for t in ("x", "y")]})
-    assert layered_positions(spec, direction="TB") == {"in": (0.0, 0.0), "x": (0.0, 120.0),
-                                                       "y": (220.0, 120.0)}
+    assert layered_positions(spec, direction="TB", x_gap=220, y_gap=120) == {
+        "in": (0.0, 0.0), "x": (-110.0, 120.0), "y": (110.0, 120.0)}
     with pytest.raises(ValueError):
         layered_positions(spec, direction="diagonal")
 
@@ -346,7 +346,7 @@ def test_layered_positions_of_unconnected_and_empty_graphs():
     spec = NetworkSpec.from_dict({"format_version": 1, "nodes": [
         {"id": "a", "type": "Conv2D", "name": "a", "params": {}},
         {"id": "b", "type": "Dense", "name": "b", "params": {}}]})
-    assert layered_positions(spec) == {"a": (0.0, 0.0), "b": (0.0, 120.0)}
+    assert layered_positions(spec, "LR", y_gap=120) == {"a": (0.0, -60.0), "b": (0.0, 60.0)}
 
 
 def test_layered_positions_park_a_cycle_after_the_rest():
@@ -355,10 +355,10 @@ def test_layered_positions_park_a_cycle_after_the_rest():
         [("in", "InputLayer"), ("a", "Conv2D"), ("x", "Add"), ("y", "Add")]],
         "edges": [{"source": [s, 0], "target": [t, p]} for s, t, p in
                   [("in", "a", 0), ("a", "x", 0), ("y", "x", 1), ("x", "y", 0)]]})
-    positions = layered_positions(spec)
+    positions = layered_positions(spec, "LR", x_gap=220, y_gap=120)
     assert positions["in"] == (0.0, 0.0) and positions["a"] == (220.0, 0.0)
     assert positions["x"][0] == positions["y"][0] == 440.0
-    assert {positions["x"][1], positions["y"][1]} == {0.0, 120.0}
+    assert {positions["x"][1], positions["y"][1]} == {-60.0, 60.0}
 
 
 def test_subclassed_model_is_refused():

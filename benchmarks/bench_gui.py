@@ -1,0 +1,112 @@
+"""How light is the GUI process? Start-up time and the cost of one edit on a big graph.
+
+1. Time from process start to the first painted main window (LeNet-5 loaded), against
+   `python -c "import tensorflow"` measured in the same run (goal: <= 0.25x).
+2. Time to re-analyse (validate + infer) and repaint the canvas after one edit on a
+   300-block residual graph (goal: <= 50 ms).
+
+    .venv/bin/python benchmarks/bench_gui.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.bench_shapes import resnet_spec  # noqa: E402
+
+STARTUP_GOAL = 0.25
+EDIT_GOAL_MS = 50.0
+
+FIRST_PAINT = """
+import time, sys
+started = float(sys.argv[1])
+from PySide6.QtCore import QObject, QEvent
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from desktop.main_window import MainWindow
+window = MainWindow()
+window.open_template("lenet5")
+
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print(f"{time.time() - started:.4f}", flush=True)
+            app.exit(0)
+        return False
+
+watcher = FirstPaint()
+window.view.viewport().installEventFilter(watcher)
+window.show()
+app.exec()
+assert "tensorflow" not in sys.modules
+"""
+
+
+def first_paint_seconds() -> float:
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", FIRST_PAINT, str(started)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def import_tensorflow_seconds() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, cwd=ROOT,
+                   timeout=300, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return time.perf_counter() - started
+
+
+def edit_milliseconds(repeats: int = 20) -> tuple[float, int]:
+    """One edit (a parameter change) on a 300-block graph: analysis + scene sync + paint."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow
+    from engine.graph.edits import SetParams
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    spec = resnet_spec()
+    window.document.replace_document(spec, None)
+    window.resize(1400, 900)
+    window.show()
+    window.view.show_network()
+    app.processEvents()
+    conv = next(n for n in spec.nodes if n.type == "Conv2D")
+    times = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        window.document.apply(SetParams(conv.id, {"filters": 16 + (index % 2) * 8}), "bench")
+        window.view.viewport().repaint()
+        app.processEvents()
+        times.append((time.perf_counter() - started) * 1000)
+    count = len(spec.nodes)
+    window.deleteLater()
+    app.processEvents()
+    return statistics.median(times), count
+
+
+def main() -> None:
+    paint = statistics.median(first_paint_seconds() for _ in range(3))
+    tensorflow = statistics.median(import_tensorflow_seconds() for _ in range(3))
+    edit_ms, nodes = edit_milliseconds()
+    ratio = paint / tensorflow
+    print(f"{'':44s}{'median':>10s}")
+    print(f"{'GUI: process start -> first painted window':44s}{paint:9.2f} s")
+    label = 'python -c "import tensorflow"'
+    print(f"{label:44s}{tensorflow:9.2f} s")
+    print(f"{'ratio (goal <= ' + str(STARTUP_GOAL) + ')':44s}{ratio:10.2f}  "
+          f"{'met' if ratio <= STARTUP_GOAL else 'NOT met'}")
+    print(f"{'one edit on a ' + str(nodes) + '-block graph, analyse + repaint':44s}{edit_ms:8.1f} ms  "
+          f"{'met' if edit_ms <= EDIT_GOAL_MS else 'NOT met'} (goal <= {EDIT_GOAL_MS:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

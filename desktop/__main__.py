@@ -1,0 +1,35 @@
+"""Start the CNN Studio window: `python -m desktop [PROJECT.json]` or `cnn-studio`."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # the frozen app's worker processes start here too
+    argv = sys.argv[1:] if argv is None else argv
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import APP_NAME, MainWindow
+    from desktop.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("CNN Studio")
+    apply_theme(app)
+    window = MainWindow()
+    if argv:
+        window.open_path(argv[0])
+    else:
+        window.open_template("lenet5")
+    window.show()
+    window.view.show_network()
+    status = app.exec()
+    window.deleteLater()  # tear the window down while the application still exists
+    app.processEvents()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
