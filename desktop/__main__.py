@@ -12,18 +12,21 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop.main_window import APP_NAME, MainWindow
+    from desktop.recovery import RecoveryStore
+    from desktop.settings import Settings
     from desktop.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("CNN Studio")
     apply_theme(app)
-    window = MainWindow()
-    if argv:
-        window.open_path(argv[0])
-    else:
-        window.open_template("lenet5")
+    window = MainWindow(settings=Settings.load(), recovery=RecoveryStore())
     window.show()
+    # Unsaved work from a crashed session comes first; opening anything else would drop it.
+    if not window.offer_recovery():
+        window.open_template("lenet5")
+        if argv:
+            window.open_path(argv[0])
     window.view.show_network()
     status = app.exec()
     window.deleteLater()  # tear the window down while the application still exists

@@ -14,6 +14,9 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from desktop.canvas.scene import GraphScene
 from desktop.canvas.view import GraphView
 from desktop.document import ProjectDocument
+from desktop.engine_tasks import EngineTask
+from desktop.recovery import AutosaveController, RecoveryStore
+from desktop.settings import Settings, decode_bytes
 from desktop.panels.inspector import InspectorPanel
 from desktop.panels.palette import PalettePanel
 from desktop.panels.problems import ProblemsPanel
@@ -35,9 +38,16 @@ PASTE_OFFSET = 40.0
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, document: ProjectDocument | None = None):
+    """settings / recovery: where recent files, window layout and autosaves live (the app
+    passes the user's; tests pass temporary ones or none)."""
+
+    def __init__(self, document: ProjectDocument | None = None, settings: Settings | None = None,
+                 recovery: RecoveryStore | None = None):
         super().__init__()
         self.document = document or ProjectDocument(parent=self)
+        self.settings = settings
+        self.autosave = AutosaveController(self.document, recovery, parent=self) if recovery else None
+        self.task: EngineTask | None = None
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
@@ -59,6 +69,8 @@ class MainWindow(QMainWindow):
         self._refresh_title()
         self._refresh_totals()
         self.resize(1400, 860)
+        self._restore_window_layout()
+        self._refresh_recent_menu()
 
     # -- layout ------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -139,6 +151,9 @@ class MainWindow(QMainWindow):
         doc.path_changed.connect(self._refresh_title)
         doc.modified_changed.connect(lambda _: self._refresh_title())
         doc.edit_refused.connect(lambda message: self.statusBar().showMessage(message, 6000))
+        doc.path_changed.connect(self._remember_path)
+        if self.autosave is not None:
+            self.autosave.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.scene.selectionChanged.connect(self._selection_changed)
         self.palette.block_requested.connect(lambda payload: self.add_from_payload(payload, None, None))
         self.view.block_dropped.connect(self.add_from_payload)
@@ -330,11 +345,65 @@ class MainWindow(QMainWindow):
             path += ".json"
         return self._guarded(lambda: self.document.save(path))
 
+    # -- Keras work, in a worker process ------------------------------------------------------
     def import_dialog(self) -> None:
-        self.statusBar().showMessage("Importing needs the Keras worker (see below).", 4000)
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model", self._start_folder(),
+                                              "Keras model (*.keras)")
+        if path:
+            self.import_model(path)
+
+    def import_model(self, path: str | Path) -> None:
+        """Turn a .keras file into a new, auto-laid-out project (Keras runs in a worker)."""
+        self._run_task("import_keras", f"Importing {Path(path).name}...", self._imported, path=str(path))
+
+    def _imported(self, spec_dict: dict) -> None:
+        try:
+            spec = NetworkSpec.from_dict(spec_dict)
+        except ProjectError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self.document.replace_document(spec, None)
+        self.view.show_network()
+        self.statusBar().showMessage(f"Imported {spec.name}: {len(spec.nodes)} blocks", 6000)
 
     def export_dialog(self, kind: str) -> None:
-        self.statusBar().showMessage("Exporting needs the Keras worker (see below).", 4000)
+        errors = [d for d in self.document.diagnostics if d.severity == ERROR]
+        if errors:
+            QMessageBox.warning(self, APP_NAME, f"Fix the {len(errors)} problem(s) in the Problems "
+                                f"list before exporting. First: {errors[0].message}")
+            return
+        suffix, file_filter = {"python": (".py", "Python script (*.py)"),
+                               "keras": (".keras", "Keras model (*.keras)")}[kind]
+        path, _ = QFileDialog.getSaveFileName(self, "Export", str(Path(self._start_folder())
+                                              / f"{self.document.title}{suffix}"), file_filter)
+        if path:
+            self.export_model(kind, path if path.endswith(suffix) else path + suffix)
+
+    def export_model(self, kind: str, path: str | Path) -> None:
+        self._run_task(f"export_{kind}", f"Exporting to {Path(path).name}...",
+                       lambda out: self.statusBar().showMessage(f"Saved {out}", 8000),
+                       spec=self.document.spec, path=str(path))
+
+    def _run_task(self, kind: str, message: str, on_done, **arguments) -> None:
+        if self.task is not None and self.task.is_running():
+            self.statusBar().showMessage("Another import or export is still running.", 6000)
+            return
+        self.task = EngineTask(self)
+        self.task.finished.connect(lambda _: self._task_ended())  # first: on_done may set a message
+        self.task.finished.connect(on_done)
+        self.task.failed.connect(lambda error: (self._task_ended(),
+                                                QMessageBox.warning(self, APP_NAME, error)))
+        for action in [self.import_action, *self.export_actions]:
+            action.setEnabled(False)
+        self.statusBar().showMessage(message)
+        self.task.start(kind, **arguments)
+
+    def _task_ended(self) -> None:
+        for action in [self.import_action, *self.export_actions]:
+            action.setEnabled(True)
+        self.statusBar().clearMessage()
 
     def export_diagram_dialog(self, kind: str) -> None:
         from desktop import diagram
@@ -346,6 +415,65 @@ class MainWindow(QMainWindow):
         export = diagram.export_diagram_png if kind == "png" else diagram.export_diagram_svg
         if self._guarded(lambda: export(self.document.spec, path)):
             self.statusBar().showMessage(f"Diagram saved to {path}", 6000)
+
+    # -- settings --------------------------------------------------------------------------
+    def _start_folder(self) -> str:
+        if self.document.path:
+            return str(self.document.path.parent)
+        return self.settings.last_directory if self.settings else ""
+
+    def _remember_path(self) -> None:
+        if self.settings is None or self.document.path is None:
+            return
+        self.settings.add_recent(self.document.path)
+        self.settings.last_directory = str(self.document.path.parent)
+        self._save_settings()
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files if self.settings else []
+        for path in recent:
+            self._action(self.recent_menu, Path(path).name, lambda _=False, p=path: self.open_recent(p),
+                         tip=path)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def open_recent(self, path: str) -> None:
+        if self._confirm_discard() and not self.open_path(path) and self.settings:
+            self.settings.remove_recent(path)
+            self._refresh_recent_menu()
+
+    def _restore_window_layout(self) -> None:
+        if self.settings is None:
+            return
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray(decode_bytes(self.settings.window_geometry)))
+        if self.settings.window_state:
+            self.restoreState(QByteArray(decode_bytes(self.settings.window_state)))
+
+    def _save_settings(self) -> None:
+        try:
+            self.settings.save()
+        except ProjectError as error:  # settings are a convenience: never block the user on them
+            self.statusBar().showMessage(str(error), 6000)
+
+    def offer_recovery(self) -> bool:
+        """At start-up: if the last session ended with unsaved changes, offer them back."""
+        store = self.autosave.store if self.autosave else None
+        recovered = store.pending() if store else None
+        if recovered is None:
+            return False
+        where = recovered.original_path.name if recovered.original_path else "an unsaved project"
+        answer = QMessageBox.question(
+            self, APP_NAME, f"CNN Studio did not close normally. Restore the unsaved changes to "
+            f"{where} from {recovered.saved_at.astimezone():%Y-%m-%d %H:%M}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.autosave.restore(recovered)
+            self.view.show_network()
+            return True
+        self.autosave.discard()
+        return False
 
     def _guarded(self, action) -> bool:
         """Run a file action; a ProjectError becomes a dialog and the project stays as it was."""
@@ -366,13 +494,24 @@ class MainWindow(QMainWindow):
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        if answer == QMessageBox.StandardButton.Discard:
+            if self.autosave is not None:
+                self.autosave.discard()
+            return True
+        return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        if self._confirm_discard():
-            event.accept()
-        else:
+        if not self._confirm_discard():
             event.ignore()
+            return
+        if self.settings is not None:
+            self.settings.store_window(bytes(self.saveGeometry().data()), bytes(self.saveState().data()))
+            self._save_settings()
+        if self.autosave is not None:
+            self.autosave.stop()
+        if self.task is not None:
+            self.task.cancel()
+        event.accept()
 
     def about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",
