@@ -334,9 +334,23 @@ class EdgeItem(QGraphicsPathItem):
         painter.fillPath(head, color)
 
 
+SKIP_BULGE = CARD_WIDTH * 1.3  # how far a connection that skips blocks bows out to the side
+
+
 def connection_path(start: QPointF, end: QPointF, vertical: bool) -> QPainterPath:
-    """A smooth curve leaving the output and entering the input along the flow direction."""
+    """A smooth curve leaving the output and entering the input along the flow direction.
+
+    A connection that jumps over blocks in line with it (a residual shortcut) bows out to
+    the side so it is not hidden behind the blocks it skips."""
     path = QPainterPath(start)
+    if vertical and end.y() - start.y() > 2 * CARD_HEIGHT and abs(end.x() - start.x()) < CARD_WIDTH:
+        third = (end.y() - start.y()) / 3
+        path.cubicTo(start + QPointF(SKIP_BULGE, third), end + QPointF(SKIP_BULGE, -third), end)
+        return path
+    if not vertical and end.x() - start.x() > 2 * CARD_WIDTH and abs(end.y() - start.y()) < CARD_HEIGHT:
+        third = (end.x() - start.x()) / 3
+        path.cubicTo(start + QPointF(third, -SKIP_BULGE), end + QPointF(-third, -SKIP_BULGE), end)
+        return path
     if vertical:
         bend = max(30.0, abs(end.y() - start.y()) / 2)
         path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)

@@ -168,6 +168,7 @@ class Minimap(QGraphicsView):
         self._refresh_timer.setInterval(250)  # an overview can lag a little; editing must not
         self._refresh_timer.timeout.connect(self.refresh)
         main.scene().changed.connect(self._scene_changed)
+        self.hide()  # until the first refresh has fitted the overview
         self.place()
 
     def place(self) -> None:

@@ -47,13 +47,22 @@ def validate(spec: NetworkSpec, info: NetworkInfo | None = None) -> list[Diagnos
     return found
 
 
+# When a half-built graph has several blocks nothing reads from, the one that looks like a
+# classifier head is the output the user means (not, say, a Flatten left dangling).
+_HEAD_RANK = {"Dense": 2, "Activation": 2, "GlobalAveragePooling2D": 1, "GlobalMaxPooling2D": 1,
+              "Flatten": 1}
+
+
 def output_node_id(spec: NetworkSpec, info: NetworkInfo | None = None) -> str | None:
-    """The network's output: the block nothing reads from (the deepest one if several)."""
+    """The network's output: the block nothing reads from (if several, the most head-like,
+    then the deepest)."""
     sinks = _sinks(spec)
     if not sinks:
         return None
     depth = _depths(spec, info or infer(spec))
-    return max(sinks, key=lambda node_id: (depth.get(node_id, -1), -spec.node_ids.index(node_id)))
+    types = {node.id: node.type for node in spec.nodes}
+    return max(sinks, key=lambda node_id: (_HEAD_RANK.get(types[node_id], 0), depth.get(node_id, -1),
+                                           -spec.node_ids.index(node_id)))
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
@@ -114,15 +123,14 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
 
     output = output_node_id(spec, info)
     if output is not None:
-        reaching = _ancestors_with_self(spec, output)
-        for node in spec.nodes:
-            if node.id in reaching:
-                continue
-            if node.type == "InputLayer" and len(inputs) > 1:
-                continue
-            found.append(Diagnostic(node.id, ERROR, f"{node.name} does not lead to the output "
-                                    f"({spec.node(output).name}): connect it into the network or "
-                                    "delete it."))
+        # One error per dead end (a block whose result goes nowhere), not one per block
+        # behind it: a single missing connection should read as a single problem.
+        output_name = spec.node(output).name
+        for sink in _sinks(spec):
+            if sink != output:
+                found.append(Diagnostic(sink, ERROR, f"{spec.node(sink).name} is a dead end: its "
+                                        f"result does not reach the output ({output_name}). "
+                                        "Connect it onward or delete it."))
         out_node = spec.node(output)
         out_shape = info.nodes[output].output_shape
         if out_shape is not None and len(out_shape) != 1:
@@ -130,20 +138,6 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
                                     f"{format_shape(out_shape)}, not one score per class. End with "
                                     "global pooling or Flatten, then Dense."))
     return found
-
-
-def _ancestors_with_self(spec: NetworkSpec, node_id: str) -> set[str]:
-    parents: dict[str, list[str]] = {}
-    for edge in spec.edges:
-        parents.setdefault(edge.target[0], []).append(edge.source[0])
-    seen = {node_id}
-    stack = [node_id]
-    while stack:
-        for parent in parents.get(stack.pop(), []):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return seen
 
 
 def _parameters(spec: NetworkSpec) -> list[Diagnostic]:

@@ -29,7 +29,7 @@ def test_unconnected_port_and_unused_block():
     spec = Disconnect(small_cnn().edges[1]).apply(small_cnn())  # conv -x- pool
     found = messages(spec)
     assert any(d.node_id == "n3" and "has no input" in d.message and d.port == 0 for d in found)
-    assert any(d.node_id == "n2" and "does not lead to the output" in d.message for d in found)
+    assert any(d.node_id == "n2" and "is a dead end" in d.message for d in found)
 
 
 def test_cycle_in_a_loaded_file_is_reported_not_raised():
