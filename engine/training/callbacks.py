@@ -67,21 +67,25 @@ class StudioCallback(keras.callbacks.Callback):
             self.model.stop_training = True  # Keras finishes this batch, then stops
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
         self._batches_done = batch + 1
+        now = time.perf_counter()
+        last_of_epoch = batch + 1 == self.steps_per_epoch
+        # Reading the logs waits for the device; do it only when an event is due (~20/s).
+        # A non-finite loss is still caught within that interval, and at every epoch end.
+        if now - self._last_batch_event < BATCH_EVENT_INTERVAL and not last_of_epoch:
+            return
+        self._last_batch_event = now
+        logs = logs or {}
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.state.non_finite_loss = True
             self.model.stop_training = True
             return
-        now = time.perf_counter()
-        if now - self._last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == self.steps_per_epoch:
-            self._last_batch_event = now
-            elapsed = max(now - self._epoch_start, 1e-9)
-            self.emit(events.make_event(
-                events.BATCH_ENDED, self.clock(), epoch=self._epoch + 1, batch=batch + 1,
-                batches=self.steps_per_epoch, loss=_number(loss), accuracy=_number(logs.get("accuracy")),
-                samples_per_second=(batch + 1) * self._full_batch / elapsed))
+        elapsed = max(now - self._epoch_start, 1e-9)
+        self.emit(events.make_event(
+            events.BATCH_ENDED, self.clock(), epoch=self._epoch + 1, batch=batch + 1,
+            batches=self.steps_per_epoch, loss=_number(loss), accuracy=_number(logs.get("accuracy")),
+            samples_per_second=(batch + 1) * self._full_batch / elapsed))
 
     def _wait_while_paused(self):
         while self.should_pause() and not self.should_stop():
