@@ -11,7 +11,8 @@ epoch_ended       epoch (1-based), epochs, loss, accuracy, val_loss, val_accurac
 filters_snapshot  epoch, kernels ({conv layer name: float32 array (kh, kw, in, out)})
 finished          test_loss, test_accuracy, confusion_matrix (K x K list), per_class_accuracy,
                   class_names, best_epoch, best_val_accuracy, training_time, samples_per_second,
-                  run_dir
+                  run_dir, examples (arrays: index, image uint8 (M,h,w,C), true, predicted,
+                  probabilities (M,K): up to 12 test images per confusion-matrix cell)
 stopped           epochs_completed, run_dir, resumable, message
 failed            message (what happened and what to do), epochs_completed, run_dir
 """

@@ -244,6 +244,7 @@ class Trainer:
         np.add.at(confusion, (labels, predicted), 1)
         per_class = [float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else None
                      for k in range(classes)]
+        self.examples = confusion_examples(data.x_test, labels, predicted, np.asarray(probabilities))
         history = state.history
         best_index = int(np.argmax([e.get("val_accuracy") or 0.0 for e in history])) if history else None
         train_time = sum(e.get("epoch_time", 0.0) for e in history)
@@ -266,3 +267,29 @@ def _tensorflow_installed() -> bool:
 
     return importlib.util.find_spec("tensorflow") is not None
 
+
+EXAMPLES_PER_CELL = 12
+EXAMPLE_MAX_SIDE = 64
+
+
+def confusion_examples(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+                       probabilities: np.ndarray) -> dict[str, np.ndarray]:
+    """Up to EXAMPLES_PER_CELL test images for every (true, predicted) cell of the confusion
+    matrix, as small uint8 thumbnails with their predicted probabilities: what the GUI shows
+    when a cell is clicked, without loading the dataset again."""
+    chosen = []
+    for true_class in np.unique(labels):
+        for predicted_class in np.unique(predicted):
+            cell = np.flatnonzero((labels == true_class) & (predicted == predicted_class))
+            chosen.extend(cell[:EXAMPLES_PER_CELL].tolist())
+    chosen = np.array(sorted(chosen), dtype=np.int64)
+    thumbnails = images[chosen]
+    step = max(1, int(np.ceil(max(images.shape[1:3]) / EXAMPLE_MAX_SIDE)))
+    thumbnails = thumbnails[:, ::step, ::step, :]  # plain subsampling: thumbnails only
+    return {
+        "index": chosen,
+        "image": np.clip(thumbnails * 255.0 + 0.5, 0, 255).astype(np.uint8),
+        "true": labels[chosen].astype(np.int64),
+        "predicted": predicted[chosen].astype(np.int64),
+        "probabilities": probabilities[chosen].astype(np.float32),
+    }

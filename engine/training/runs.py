@@ -6,6 +6,7 @@ runs/<YYYYmmdd-HHMMSS>-<name>/
     config.json       the TrainingConfig
     history.json      one entry per completed epoch
     metrics.json      test accuracy, confusion matrix, per-class accuracy, time, samples/s
+    examples.npz      test images per confusion-matrix cell, with predicted probabilities
     model.keras       the trained network
     checkpoint.keras  the last completed epoch, with optimizer state (what `resume` uses)
     kernels/          conv kernels after each epoch (epoch-0001.npz, ...)
@@ -116,6 +117,19 @@ class RunFolder:
         folder = self.path / "kernels"
         folder.mkdir(exist_ok=True)
         atomic_write_bytes(folder / f"epoch-{epoch:04d}.npz", buffer.getvalue())
+
+    def save_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(self.path / name, buffer.getvalue())
+
+    def examples(self) -> dict[str, np.ndarray] | None:
+        """Test images per confusion-matrix cell (see fit.confusion_examples), if saved."""
+        path = self.path / "examples.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
 
     # -- reading -------------------------------------------------------------------------------
     def read_json(self, name: str) -> Any:

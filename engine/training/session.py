@@ -99,10 +99,12 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
         return event
     summary = trainer.evaluate(state)
     folder.save_model(trainer.network, "model.keras")
+    folder.save_arrays("examples.npz", trainer.examples)
     folder.write_json("metrics.json", summary)
     folder.write_status({**folder.status(), **_status(trainer, state, FINISHED, run_name, summary),
                          "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")})
-    event = events.make_event(events.FINISHED, clock(), run_dir=str(folder.path), **summary)
+    event = events.make_event(events.FINISHED, clock(), run_dir=str(folder.path),
+                              examples=trainer.examples, **summary)
     emit(event)
     return event
 

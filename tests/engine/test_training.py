@@ -68,6 +68,12 @@ def test_events_come_in_order_with_their_content(tmp_path):
     confusion = np.array(result["confusion_matrix"])
     assert confusion.shape == (10, 10) and confusion.sum() == started["dataset"]["sizes"]["test"]
     assert len(result["per_class_accuracy"]) == 10 and result["best_epoch"] in (1, 2)
+    examples = result["examples"]
+    assert examples["image"].dtype == np.uint8 and examples["probabilities"].shape[1] == 10
+    for true, predicted in zip(examples["true"], examples["predicted"]):
+        assert confusion[true, predicted] > 0  # each example sits in a non-empty cell
+    saved = RunFolder(result["run_dir"]).examples()
+    np.testing.assert_array_equal(saved["index"], examples["index"])
 
 
 def test_run_folder_contents(tmp_path):
