@@ -31,7 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     status = app.exec()
     window.deleteLater()  # tear the window down while the application still exists
     app.processEvents()
+    release_clipboard(app)
     return status
+
+
+def release_clipboard(app) -> None:
+    """Drop what we put on the clipboard before Qt shuts down: PySide6 crashes at exit when
+    the clipboard still holds our mime data (seen on 6.11 and 6.12)."""
+    from desktop.style import MIME_NODES
+
+    clipboard = app.clipboard()
+    if clipboard is None:
+        return
+    mime = clipboard.mimeData()
+    ours = clipboard.ownsClipboard() or (mime is not None and mime.hasFormat(MIME_NODES))
+    if ours:
+        clipboard.clear()
 
 
 if __name__ == "__main__":

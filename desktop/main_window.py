@@ -17,6 +17,7 @@ from desktop.document import ProjectDocument
 from desktop.engine_tasks import EngineTask
 from desktop.recovery import AutosaveController, RecoveryStore
 from desktop.settings import Settings, decode_bytes
+from desktop.style import MIME_NODES
 from desktop.panels.inspector import InspectorPanel
 from desktop.panels.palette import PalettePanel
 from desktop.panels.problems import ProblemsPanel
@@ -32,7 +33,6 @@ from engine.graph.validate import ERROR
 from engine.templates import list_templates
 
 APP_NAME = "CNN Studio"
-MIME_NODES = "application/x-cnn-studio-nodes"  # copy/paste of blocks between windows
 PROJECT_FILTER = "CNN Studio project (*.json)"
 PASTE_OFFSET = 40.0
 

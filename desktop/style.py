@@ -20,6 +20,7 @@ WARNING_COLOR = "#F2A007"
 GRID_SIZE = 20  # canvas snap grid, scene units
 
 MIME_BLOCK = "application/x-cnn-studio-block"  # palette drag payload: JSON, see palette.py
+MIME_NODES = "application/x-cnn-studio-nodes"  # copied blocks: JSON, see MainWindow.copy
 
 
 def category_color(category: str) -> QColor:
