@@ -18,7 +18,11 @@ from desktop.engine_tasks import EngineTask
 from desktop.recovery import AutosaveController, RecoveryStore
 from desktop.settings import Settings, decode_bytes
 from desktop.style import MIME_NODES
+from desktop.engine_client import EngineClient
 from desktop.panels.inspector import InspectorPanel
+from desktop.panels.monitor import TrainingMonitor
+from desktop.panels.runs import RunsPanel
+from desktop.panels.training_panel import TrainingPanel
 from desktop.panels.palette import PalettePanel
 from desktop.panels.problems import ProblemsPanel
 from engine import __version__
@@ -48,16 +52,28 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.autosave = AutosaveController(self.document, recovery, parent=self) if recovery else None
         self.task: EngineTask | None = None
+        self.runs_root_override: Path | None = None  # tests and the CLI-like uses set this
+        self.trainer = EngineClient(self)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
         self.palette = PalettePanel(self)
         self.inspector = InspectorPanel(self.document, self)
         self.problems = ProblemsPanel(self.document, self)
+        self.training = TrainingPanel(self.document, self)
+        self.monitor = TrainingMonitor(self)
+        self.runs = RunsPanel(parent=self)
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("Properties", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("Train", self.training, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Properties"], self.docks["Train"])
+        self.docks["Properties"].raise_()
         self._add_dock("Problems", self.problems, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("Monitor", self.monitor, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("Runs", self.runs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Monitor"], self.docks["Runs"])
+        self.docks["Monitor"].raise_()
         self.resizeDocks([self.docks["Properties"], self.docks["Problems"]], [640, 220],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Blocks"], self.docks["Properties"]], [250, 340],
@@ -158,6 +174,96 @@ class MainWindow(QMainWindow):
         self.palette.block_requested.connect(lambda payload: self.add_from_payload(payload, None, None))
         self.view.block_dropped.connect(self.add_from_payload)
         self.problems.node_activated.connect(self.reveal_node)
+        self._connect_training()
+
+    # -- training ----------------------------------------------------------------------------
+    def _connect_training(self) -> None:
+        panel, client, monitor = self.training, self.trainer, self.monitor
+        panel.train_requested.connect(self.start_training)
+        panel.pause_requested.connect(client.pause)
+        panel.continue_requested.connect(client.continue_training)
+        panel.stop_requested.connect(client.stop)
+        client.state_changed.connect(panel.set_state)
+        client.event_received.connect(monitor.handle_event)
+        for signal in (client.started, client.batch_ended, client.epoch_ended):
+            signal.connect(panel.show_progress)
+        client.finished.connect(self._training_finished)
+        client.stopped.connect(self._training_stopped)
+        client.failed.connect(self._training_failed)
+        self.runs.open_spec_requested.connect(self.open_run_spec)
+        self.runs.show_run_requested.connect(self.show_run)
+        self.runs.resume_requested.connect(self.resume_training)
+        self.runs.set_root(self.runs_root())
+        self.document.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
+
+    def runs_root(self) -> Path:
+        """runs/ beside the project file; for a never-saved project, in the user's data folder."""
+        if self.runs_root_override is not None:
+            return self.runs_root_override
+        if self.document.path is not None:
+            return self.document.path.parent / "runs"
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("cnn-studio")) / "runs"
+
+    def start_training(self, config) -> bool:
+        if self.trainer.is_running():
+            self.statusBar().showMessage("A training run is already going.", 6000)
+            return False
+        errors = [d for d in self.document.diagnostics if d.severity == ERROR]
+        if errors:  # the panel disables Train too; this guards every other way in
+            QMessageBox.warning(self, APP_NAME, f"Fix the {len(errors)} problem(s) first: {errors[0].message}")
+            return False
+        self.monitor.clear()
+        self.docks["Monitor"].raise_()
+        self.trainer.start(self.document.spec, config, self.runs_root(), name=self.document.title)
+        self.statusBar().showMessage("Starting the training process...", 4000)
+        return True
+
+    def resume_training(self, run_dir: str) -> None:
+        if self.trainer.is_running():
+            self.statusBar().showMessage("A training run is already going.", 6000)
+            return
+        self.monitor.clear()
+        self.docks["Monitor"].raise_()
+        self.trainer.resume(run_dir)
+
+    def _training_finished(self, event: dict) -> None:
+        self.runs.refresh()
+        self.statusBar().showMessage(f"Training finished: test accuracy {100 * event['test_accuracy']:.1f}%", 10000)
+
+    def _training_stopped(self, event: dict) -> None:
+        self.runs.refresh()
+        self.statusBar().showMessage(event.get("message", "Training stopped."), 10000)
+
+    def _training_failed(self, event: dict) -> None:
+        self.runs.refresh()
+        message = event.get("message", "Training failed.")
+        if event.get("resumable") and event.get("run_dir"):
+            answer = QMessageBox.question(
+                self, APP_NAME, f"{message}\n\nResume from epoch {event.get('resume_epoch')}?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.resume_training(event["run_dir"])
+            return
+        QMessageBox.warning(self, APP_NAME, message)
+
+    def open_run_spec(self, spec) -> None:
+        """Open the exact network a run trained (a new, unsaved document)."""
+        if self._confirm_discard():
+            self.document.replace_document(spec, None)
+            self.view.show_network()
+
+    def show_run(self, run_dir: str) -> None:
+        from engine.training.runs import RunFolder
+
+        folder = RunFolder(Path(run_dir))
+        try:
+            self.monitor.show_run(folder.history(), folder.metrics(), folder.examples())
+        except ProjectError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self.docks["Monitor"].raise_()
 
     # -- status ------------------------------------------------------------------------------
     def _refresh_title(self) -> None:
@@ -511,6 +617,8 @@ class MainWindow(QMainWindow):
             self.autosave.stop()
         if self.task is not None:
             self.task.cancel()
+        if self.trainer.is_running():
+            self.trainer.shutdown()  # stops after the batch; the run stays resumable
         event.accept()
 
     def about(self) -> None:
