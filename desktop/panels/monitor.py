@@ -897,7 +897,11 @@ class TrainingMonitor(QWidget):
         self.curves["val_loss"].setData(epochs, column("val_loss"))
         self.curves["train_accuracy"].setData(epochs, column("accuracy", 100))
         self.curves["val_accuracy"].setData(epochs, column("val_accuracy", 100))
-        self.curves["learning_rate"].setData(epochs, column("learning_rate"))
+        rates = column("learning_rate")
+        self.curves["learning_rate"].setData(epochs, rates)
+        finite_rates = rates[np.isfinite(rates)]
+        if finite_rates.size:  # from 0, so a constant rate is a visible level, not a flat axis
+            self.lr_plot.setYRange(0.0, float(finite_rates.max()) * 1.15, padding=0)
         for name, symbol in EPOCH_SYMBOLS.items():  # markers only while they stay apart
             self.curves[name].setSymbol(symbol if len(records) <= MAX_EPOCH_MARKERS else None)
 

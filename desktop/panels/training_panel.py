@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLocale, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QDoubleValidator, QFontMetrics, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QDoubleValidator, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolTip,
@@ -161,9 +161,10 @@ def augment_images(images: np.ndarray, augmentation: Augmentation,
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def image_pixmap(image: np.ndarray, side: int = TILE_SIDE) -> QPixmap:
-    """A float (H, W, 1 or 3) image in [0, 1] as a pixmap scaled to `side` pixels: nearest
-    neighbour when enlarging (pixels stay crisp), smooth when shrinking."""
+def tile_image(image: np.ndarray, side: int = TILE_SIDE) -> QImage:
+    """A float (H, W, 1 or 3) image in [0, 1] as a QImage scaled to `side` pixels: nearest
+    neighbour when enlarging (pixels stay crisp), smooth when shrinking. QImage, not QPixmap:
+    it may be freed on any thread (Python's garbage collector runs wherever it likes)."""
     pixels = np.ascontiguousarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
     height, width, channels = pixels.shape
     if channels == 1:
@@ -173,8 +174,9 @@ def image_pixmap(image: np.ndarray, side: int = TILE_SIDE) -> QPixmap:
         qimage = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     mode = (Qt.TransformationMode.FastTransformation if max(height, width) <= side
             else Qt.TransformationMode.SmoothTransformation)
-    return QPixmap.fromImage(qimage.copy()).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                                    mode)
+    # copy() first: the QImage above borrows the NumPy buffer, and scaled() returns the image
+    # itself (still borrowing) when it already has the size.
+    return qimage.copy().scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
 
 
 class ImageGrid(QWidget):
@@ -185,12 +187,12 @@ class ImageGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._tiles: list[tuple[QPixmap, str, str]] = []  # pixmap, caption, tooltip
+        self._tiles: list[tuple[QImage, str, str]] = []  # image, caption, tooltip
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(self._cell_size().width())
         self._fit_height()
 
-    def set_tiles(self, tiles: list[tuple[QPixmap, str, str]]) -> None:
+    def set_tiles(self, tiles: list[tuple[QImage, str, str]]) -> None:
         self._tiles = list(tiles)
         self._fit_height()
         self.update()
@@ -255,11 +257,11 @@ class ImageGrid(QWidget):
         painter.setFont(font)
         metrics = QFontMetrics(font)
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        for index, (pixmap, caption, _) in enumerate(self._tiles):
+        for index, (image, caption, _) in enumerate(self._tiles):
             rect = self._cell_rect(index)
-            pixmap_x = rect.x() + (rect.width() - pixmap.width()) // 2
-            pixmap_y = rect.y() + (TILE_SIDE - pixmap.height()) // 2
-            painter.drawPixmap(pixmap_x, pixmap_y, pixmap)
+            image_x = rect.x() + (rect.width() - image.width()) // 2
+            image_y = rect.y() + (TILE_SIDE - image.height()) // 2
+            painter.drawImage(image_x, image_y, image)
             text_rect = QRect(rect.x(), rect.y() + TILE_SIDE + self.CAPTION_GAP, rect.width(),
                               self._caption_height())
             text = metrics.elidedText(caption, Qt.TextElideMode.ElideRight, rect.width())
@@ -739,7 +741,7 @@ class TrainingPanel(QWidget):
                 f"{classes} classes · {sizes['train']:,} train / {sizes['validation']:,} val / "
                 f"{sizes['test']:,} test")
             names = preview.class_names
-            tiles = [(image_pixmap(image), names[label], f"{names[label]} (class {label})")
+            tiles = [(tile_image(image), names[label], f"{names[label]} (class {label})")
                      for image, label in zip(preview.images, preview.labels)]
             self.preview_grid.set_tiles(tiles)
             counts = " · ".join(f"{_escape(name)}&nbsp;<b>{count:,}</b>"
@@ -882,7 +884,7 @@ class TrainingPanel(QWidget):
             rng = np.random.default_rng(self._augment_seed)
             augmented = augment_images(preview.images[:AUGMENTED_COUNT], augmentation, rng)
             names = preview.class_names
-            tiles = [(image_pixmap(image), names[label], f"{names[label]}, randomly changed")
+            tiles = [(tile_image(image), names[label], f"{names[label]}, randomly changed")
                      for image, label in zip(augmented, preview.labels)]
         self.augment_hint.setText(hint)
         self.augmented_grid.set_tiles(tiles)
