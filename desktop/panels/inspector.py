@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QLocale, QObject, Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QColor, QDoubleValidator, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
@@ -33,29 +33,37 @@ EMPTY_HINT = "Select a block to see its settings"
 
 # -- small widget helpers ------------------------------------------------------------------------
 
-class _WheelGuard(QObject):
-    """Ignore the mouse wheel on editors without focus: scrolling the form must not edit it."""
+class _FocusedWheelSpinBox(QSpinBox):
+    """Ignores the mouse wheel unless focused: scrolling the form must not edit it. (A
+    subclass, not an event filter: a long-lived Python filter object crashes Qt at exit.)"""
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+    def __init__(self):
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
             event.ignore()
-            return True
-        return False
 
 
-_WHEEL_GUARD: _WheelGuard | None = None
+class _FocusedWheelComboBox(QComboBox):
+    """The same for lists of choices."""
 
+    def __init__(self):
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-def _guard_wheel(widget: QWidget) -> None:
-    global _WHEEL_GUARD
-    if _WHEEL_GUARD is None:
-        _WHEEL_GUARD = _WheelGuard()
-    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    widget.installEventFilter(_WHEEL_GUARD)
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
 
 
 def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
-    spin = QSpinBox()
+    spin = _FocusedWheelSpinBox()
     spin.setRange(int(minimum) if minimum is not None else 0,
                   int(maximum) if maximum is not None else MAX_SIZE)
     # valueChanged only on Enter / focus loss / arrows: typing "128" is one edit, not three.
@@ -63,7 +71,6 @@ def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
     spin.setAccelerated(True)
     spin.setMinimumWidth(64)
     spin.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-    _guard_wheel(spin)
     return spin
 
 
@@ -214,11 +221,10 @@ class BoolField(ParamField):
 
 class ChoiceField(ParamField):
     def _build(self) -> QWidget:
-        self.combo = QComboBox()
+        self.combo = _FocusedWheelComboBox()
         for choice in self.spec.choices:
             self.combo.addItem("none" if choice is None else str(choice))
         self.combo.activated.connect(lambda index: self.commit(self.spec.choices[index]))
-        _guard_wheel(self.combo)
         return self.combo
 
     def set_value(self, value, params):

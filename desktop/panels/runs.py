@@ -77,6 +77,12 @@ def run_label(summary: RunSummary) -> str:
     return f"{summary.name} {when}".strip() or summary.path.name
 
 
+def run_labels(runs: list[RunSummary]) -> list[str]:
+    """Legend names: just the run names when they tell the runs apart, else with the time."""
+    names = [run.name or run.path.name for run in runs]
+    return names if len(set(names)) == len(names) else [run_label(run) for run in runs]
+
+
 @dataclass
 class RunDetails:
     """What the curves and the compare table show of one run (read on selection)."""
@@ -213,8 +219,9 @@ class RunsPanel(QWidget):
         # Below the table: curves and the compare table, or a hint when nothing is selected.
         self.accuracy_plot = _themed_plot("Validation accuracy", "accuracy (%)")
         self.loss_plot = _themed_plot("Validation loss", "loss")
-        self.accuracy_legend = _legend(self.accuracy_plot, offset=(-8, -8))
-        self.loss_legend = _legend(self.loss_plot, offset=(-8, 8))
+        # Where curves seldom are: accuracy rises (top left is empty), loss falls (bottom left).
+        self.accuracy_legend = _legend(self.accuracy_plot, offset=(8, 8))
+        self.loss_legend = _legend(self.loss_plot, offset=(8, -8))
         plots = QWidget()
         plots_layout = QVBoxLayout(plots)
         plots_layout.setContentsMargins(0, 0, 0, 0)
@@ -415,10 +422,11 @@ class RunsPanel(QWidget):
                   for row in range(self.table.rowCount())}
         details = [self._details_for(run) for run in runs]
         single = len(runs) == 1
+        labels = run_labels(runs)
         for index, (run, detail) in enumerate(zip(runs, details)):
             color = run_color(index)
             self.table.item(row_of[str(run.path)], NAME_COLUMN).setIcon(_swatch(color))
-            label = run_label(run)
+            label = labels[index]
             epochs = [entry.get("epoch", number + 1) for number, entry in enumerate(detail.history)]
             for plot, key, scale in ((self.accuracy_plot, "accuracy", 100.0),
                                      (self.loss_plot, "loss", 1.0)):
@@ -466,8 +474,9 @@ class RunsPanel(QWidget):
         table.setColumnCount(len(runs))
         table.setRowCount(len(rows))
         table.setVerticalHeaderLabels([title for title, _ in rows])
+        labels = run_labels(runs)
         for column, (run, detail) in enumerate(zip(runs, details)):
-            header = QTableWidgetItem(_swatch(run_color(column)), run_label(run))
+            header = QTableWidgetItem(_swatch(run_color(column)), labels[column])
             header.setToolTip(str(run.path) + (f"\n{detail.problem}" if detail.problem else ""))
             table.setHorizontalHeaderItem(column, header)
             for row, (_, value) in enumerate(rows):

@@ -74,7 +74,7 @@ def _warning_css(severity: str = WARNING) -> str:
 
 # -- background loading ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: NumPy arrays have no single truth value
 class DatasetPreview:
     """What the panel shows of a loaded dataset (the splits themselves are not kept)."""
 
@@ -499,7 +499,9 @@ class TrainingPanel(QWidget):
         self.step_spin.setPrefix("every ")
         self.step_spin.setSuffix(" epochs")
         self.loss_combo = _titled_combo(LOSSES, LOSS_TITLES)
-        self.early_check = QCheckBox("Stop early when validation stops improving")
+        self.early_check = QCheckBox("Stop early when validation stalls")
+        self.early_check.setToolTip("Stop when the validation loss has not improved for "
+                                    "Patience epochs (early stopping).")
         self.patience_spin = SpinBox()
         self.patience_spin.setRange(1, 10_000)
         self.patience_spin.setSuffix(" epochs")
@@ -1003,13 +1005,9 @@ class TrainingPanel(QWidget):
             return "A run is in progress."
         errors = [d for d in self.document.diagnostics if d.severity == ERROR]
         if errors:
-            first = errors[0]
-            where = ""
-            if first.node_id and self.document.spec.has_node(first.node_id):
-                where = f"{self.document.spec.node(first.node_id).name}: "
-            count = len(errors)
+            count = len(errors)  # the messages name their block already
             return (f"Fix the {count} problem{'s' if count != 1 else ''} first: "
-                    f"{where}{first.message}")
+                    f"{errors[0].message}")
         problem = self.config_problem()
         if problem:
             return problem
