@@ -150,12 +150,13 @@ def test_pause_holds_training_and_continue_finishes_it(qtbot, client, tmp_path):
     client.epoch_ended.connect(lambda event: client.pause() if event["epoch"] == 1 else None)
     client.start(tiny_cnn(), TrainingConfig(epochs=6, **QUICK), tmp_path)
     qtbot.waitUntil(lambda: client.state == "paused", timeout=TIMEOUT_MS)
+    # Events already on their way (more of them on a busy machine) and the batch in flight
+    # still arrive; after that, nothing while paused.
+    qtbot.wait(1000)
     batches = len(record.of("batch_ended"))
     epochs = len(record.of("epoch_ended"))
     qtbot.wait(1500)
-    # Training sends ~20 batch events a second; while paused at most what was already on its
-    # way and the batch in flight arrive.
-    assert len(record.of("batch_ended")) - batches <= 2, "no batch runs while paused"
+    assert len(record.of("batch_ended")) - batches <= 1, "no batch runs while paused"
     assert len(record.of("epoch_ended")) == epochs
     assert not record.terminal() and client.is_running() and client.state == "paused"
 
