@@ -33,9 +33,9 @@ EMPTY_HINT = "Select a block to see its settings"
 
 # -- small widget helpers ------------------------------------------------------------------------
 
-class _FocusedWheelSpinBox(QSpinBox):
-    """Ignores the mouse wheel unless focused: scrolling the form must not edit it. (A
-    subclass, not an event filter: a long-lived Python filter object crashes Qt at exit.)"""
+class _WheelNeedsFocus:
+    """Editors ignore the mouse wheel unless focused: scrolling the form must not edit it.
+    (A mixin, not an event filter: a long-lived Python filter object crashes Qt at exit.)"""
 
     def __init__(self):
         super().__init__()
@@ -48,18 +48,12 @@ class _FocusedWheelSpinBox(QSpinBox):
             event.ignore()
 
 
-class _FocusedWheelComboBox(QComboBox):
-    """The same for lists of choices."""
+class _FocusedWheelSpinBox(_WheelNeedsFocus, QSpinBox):
+    pass
 
-    def __init__(self):
-        super().__init__()
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
+class _FocusedWheelComboBox(_WheelNeedsFocus, QComboBox):
+    pass
 
 
 def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:

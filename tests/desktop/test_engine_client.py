@@ -22,21 +22,11 @@ import pytest  # noqa: E402
 from desktop.engine_client import EngineClient  # noqa: E402
 from engine.training.config import TrainingConfig  # noqa: E402
 from engine.training.runs import RunFolder  # noqa: E402
-from tests.engine.helpers import GraphBuilder  # noqa: E402
+from tests.engine.helpers import tiny_cnn  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 120_000
 QUICK = dict(dataset="digits", max_samples=300, batch_size=32)
-
-
-def tiny_cnn(classes: int = 10):
-    g = GraphBuilder("tiny")
-    x = g.add("InputLayer", {"shape": [8, 8, 1]}, name="input")
-    x = g.add("Conv2D", {"filters": 4, "padding": "same"}, [x], name="conv")
-    x = g.add("MaxPooling2D", {}, [x], name="pool")
-    x = g.add("Flatten", {}, [x], name="flatten")
-    g.add("Dense", {"units": classes, "activation": "softmax"}, [x], name="output")
-    return g.spec
 
 
 class Recorder:

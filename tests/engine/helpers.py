@@ -24,3 +24,14 @@ def small_cnn(input_shape=(16, 16, 1), classes=3) -> NetworkSpec:
     x = g.add("Flatten", {}, [x], name="flatten")
     g.add("Dense", {"units": classes, "activation": "softmax"}, [x], name="output")
     return g.spec
+
+
+def tiny_cnn(classes: int = 10, input_size: int = 8) -> NetworkSpec:
+    """The smallest real CNN for digits: trains an epoch in well under a second."""
+    g = GraphBuilder("tiny")
+    x = g.add("InputLayer", {"shape": [input_size, input_size, 1]}, name="input")
+    x = g.add("Conv2D", {"filters": 4, "padding": "same"}, [x], name="conv")
+    x = g.add("MaxPooling2D", {}, [x], name="pool")
+    x = g.add("Flatten", {}, [x], name="flatten")
+    g.add("Dense", {"units": classes, "activation": "softmax"}, [x], name="output")
+    return g.spec

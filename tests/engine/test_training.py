@@ -14,19 +14,9 @@ from engine.graph.edits import SetParams
 from engine.training.config import Augmentation, TrainingConfig
 from engine.training.runs import RunFolder, list_runs, sanitize_run_name
 from engine.training.session import run_training
-from tests.engine.helpers import GraphBuilder
+from tests.engine.helpers import GraphBuilder, tiny_cnn
 
 QUICK = dict(dataset="digits", max_samples=400, batch_size=32)
-
-
-def tiny_cnn(classes=10, input_size=8):
-    g = GraphBuilder("tiny")
-    x = g.add("InputLayer", {"shape": [input_size, input_size, 1]}, name="input")
-    x = g.add("Conv2D", {"filters": 4, "padding": "same"}, [x], name="conv")
-    x = g.add("MaxPooling2D", {}, [x], name="pool")
-    x = g.add("Flatten", {}, [x], name="flatten")
-    g.add("Dense", {"units": classes, "activation": "softmax"}, [x], name="output")
-    return g.spec
 
 
 class Recorder:
@@ -222,7 +212,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
     from engine.training.config import TrainingConfig
     from engine.training.session import run_training
-    from tests.engine.test_training import tiny_cnn
+    from tests.engine.helpers import tiny_cnn
     events = []
     result = run_training(tiny_cnn(), TrainingConfig(epochs=1, strategy="mirrored", dataset="digits",
                           max_samples=200, batch_size=32), events.append, runs_root=sys.argv[1])
