@@ -1,4 +1,4 @@
-"""`cnn-studio` command line: check, new, templates, export, import.
+"""`cnn-studio` command line: check, new, templates, export, import, train, features, ...
 
 Bad input (missing file, broken JSON, unknown template) prints one line on stderr and
 exits 2; `check` exits 1 when the network has errors. Keras is imported only by the
@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
 
     datasets = commands.add_parser("datasets", help="list datasets and whether each works offline")
     datasets.set_defaults(handler=_datasets)
+
+    features = commands.add_parser("features", help="hand-crafted baselines, linear probes and "
+                                   "kernel matches of a finished run")
+    features.add_argument("run_dir", metavar="RUN_DIR")
+    features.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    features.set_defaults(handler=_features)
 
     imported = commands.add_parser("import", help="turn a .keras model into a project file")
     imported.add_argument("model", metavar="MODEL.keras")
@@ -325,6 +331,36 @@ def _datasets(args: argparse.Namespace) -> int:
     rows += [("folder:PATH", "yes", "your images, one subfolder per class"),
              ("npz:PATH", "yes", "arrays x (N, H, W[, C]) and y (N) in a .npz file")]
     print(_table(rows))
+    return EXIT_OK
+
+
+def _features(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from engine.features import compare_run
+
+    report = compare_run(args.run_dir)
+    if args.json:
+        print(readable_json(report), end="")
+        return EXIT_OK
+    rows = [("classifier", "features", "test acc", "time")]
+    for row in report["baselines"]:
+        rows.append((row["name"], f"{row['feature_count']:,}", _percent(row["test_accuracy"]),
+                     f"{row['train_time']:.1f} s"))
+    cnn = report["cnn"]
+    rows.append(("this CNN (trained end to end)", "-", _percent(cnn["test_accuracy"]),
+                 "-" if cnn["training_time"] is None else f"{cnn['training_time']:.1f} s"))
+    lines = [_table(rows, right_aligned={1, 2, 3}), "", "Linear probes (logistic regression on each "
+             "layer's activations):"]
+    probes = [("depth", "layer", "type", "features", "test acc")]
+    probes += [(p["depth"], p["layer"], p["type"], f"{p['feature_count']:,}", _percent(p["accuracy"]))
+               for p in report["probes"]]
+    lines.append(_table(probes, right_aligned={0, 3, 4}))
+    if report["kernel_matches"]:
+        lines += ["", f"Nearest hand-crafted filter of each {report['kernel_layer']} kernel:"]
+        matches = [("kernel", "nearest filter", "similarity")]
+        matches += [(m["kernel"], m["filter"], f"{m['similarity']:.2f}") for m in report["kernel_matches"]]
+        lines.append(_table(matches, right_aligned={0, 2}))
+    print("\n".join(lines))
     return EXIT_OK
 
 

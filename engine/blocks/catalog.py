@@ -253,6 +253,35 @@ def _conv_summary(params):
     return f"{params['filters']} @ {kernel}{_stride_text(params['strides'])}, {params['padding']}"
 
 
+HANDCRAFTED_BANK_SIZES = {"edges": 8, "gabor": 8, "all": 16}
+
+
+def _handcrafted_shape(params, shapes):
+    return _windowed(params, shapes, params["kernel_size"], params["strides"], "HandcraftedConv2D",
+                     "kernel", channels=HANDCRAFTED_BANK_SIZES[params["bank"]])
+
+
+def _handcrafted_weights(params, shapes, out):
+    in_channels = shapes[0][2]
+    if in_channels is None:
+        return (0, 0)
+    filters = HANDCRAFTED_BANK_SIZES[params["bank"]]
+    kh, kw = params["kernel_size"]
+    count = kh * kw * in_channels * filters + filters
+    return (count, 0) if params["trainable_kernels"] else (0, count)
+
+
+def _handcrafted_macs(params, shapes, out):
+    kh, kw = params["kernel_size"]
+    return _product((out[0], out[1], out[2], kh, kw, shapes[0][2]))
+
+
+def _handcrafted_summary(params):
+    state = "fine-tuned" if params["trainable_kernels"] else "frozen"
+    return (f"{params['bank']} ({HANDCRAFTED_BANK_SIZES[params['bank']]}) @ "
+            f"{_pair_text(params['kernel_size'])}{_stride_text(params['strides'])}, {state}")
+
+
 def _pool_shape(block):
     def rule(params, shapes):
         return _windowed(params, shapes, params["pool_size"], _pool_strides(params), block, "pool size")
@@ -403,6 +432,29 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={**_CHANNELS_LAST, "dilation_rate": [1, 1], "groups": 1,
                          "bias_regularizer": None, "activity_regularizer": None,
                          "kernel_constraint": None, "bias_constraint": None},
+    ),
+    BlockType(
+        type="HandcraftedConv2D", category="Convolution", label="Hand-crafted conv",
+        default_name="handcrafted_conv", keras_class="engine.layers.HandcraftedConv2D",
+        help="A convolution whose kernels are classic hand-crafted filters (Sobel, Prewitt, "
+             "Scharr, Laplacian, Gabor): frozen, or a starting point for training.",
+        params=(
+            ParamSpec("bank", "choice", "edges", choices=("edges", "gabor", "all"),
+                      help="'edges': Sobel/Prewitt/Scharr x and y, Laplacian, LoG (8 maps); "
+                           "'gabor': 4 orientations x 2 frequencies (8 maps); 'all': both (16)."),
+            ParamSpec("kernel_size", "pair", [5, 5], minimum=3, maximum=64,
+                      help="Height x width of each kernel; 3x3 operators are zero-padded to it."),
+            ParamSpec("strides", "pair", [1, 1], minimum=1, maximum=64,
+                      help="Step between kernel positions; 2 halves the map (downsampling)."),
+            _padding(),
+            _activation(None),
+            ParamSpec("trainable_kernels", "bool", False, label="Trainable kernels",
+                      help="Off: the filters stay fixed (a hand-crafted feature extractor); "
+                           "on: they are only the initial values and training adapts them."),
+        ),
+        output_shape=_handcrafted_shape, weights=_handcrafted_weights, macs=_handcrafted_macs,
+        window=lambda p: Window(tuple(p["kernel_size"]), tuple(p["strides"])),
+        summary=_handcrafted_summary,
     ),
     BlockType(
         type="MaxPooling2D", category="Pooling", label="Max pooling", default_name="max_pool",
