@@ -38,7 +38,17 @@ TASK_ARGUMENTS = {
     "export_keras": ("spec", "path"),
     "export_python": ("spec", "path"),
     "import_keras": ("path",),
+    # the Features lab (desktop/panels/lab.py): engine.inspection / engine.features on a run
+    "lab_run_images": ("run_dir", "split", "count"),
+    "lab_feature_maps": ("run_dir", "layer_name", "image"),
+    "lab_excite": ("run_dir", "layer_name", "filters", "image", "class_index"),
+    "lab_histograms": ("run_dir",),
+    "lab_compare": ("run_dir",),
+    "lab_shift": ("run_dir", "image", "max_shift"),
+    "lab_embedding": ("run_dir",),
 }
+# arguments that are file or folder paths (sent as strings); the rest cross as they are
+PATH_ARGUMENTS = {"path", "run_dir"}
 
 
 # -- the worker side (runs in the spawned process) ----------------------------------------------
@@ -69,6 +79,39 @@ def _run_task(kind: str, arguments: dict) -> Any:
     if kind == "import_keras":
         from engine.importer import import_keras_file
         return import_keras_file(arguments["path"]).to_dict()
+    if kind.startswith("lab_"):
+        return _run_lab_task(kind, arguments)
+    raise ValueError(f"unknown task {kind!r}")
+
+
+def _run_lab_task(kind: str, arguments: dict) -> Any:
+    """The Features lab's tasks: one per user action, so one TensorFlow start each."""
+    from engine import inspection
+    run_dir = arguments["run_dir"]
+    if kind == "lab_run_images":
+        result = dict(inspection.run_images(run_dir, split=arguments["split"],
+                                            count=arguments["count"]))
+        shape = tuple(result["images"].shape[1:])
+        result["photos"] = inspection.sample_photos(shape)
+        result["layers"] = inspection.layer_names(run_dir)
+        return result
+    if kind == "lab_feature_maps":
+        return inspection.feature_maps(run_dir, arguments["layer_name"], arguments["image"])
+    if kind == "lab_excite":
+        return {"patterns": inspection.activation_maximization(run_dir, arguments["layer_name"],
+                                                               arguments["filters"]),
+                "gradcam": inspection.gradcam(run_dir, arguments["image"],
+                                              class_index=arguments["class_index"])}
+    if kind == "lab_histograms":
+        return inspection.weight_histograms(run_dir)
+    if kind == "lab_compare":
+        from engine.features import compare_run
+        return compare_run(run_dir)
+    if kind == "lab_shift":
+        return inspection.shift_experiment(run_dir, arguments["image"],
+                                           max_shift=arguments["max_shift"])
+    if kind == "lab_embedding":
+        return inspection.embedding(run_dir)
     raise ValueError(f"unknown task {kind!r}")
 
 
@@ -86,8 +129,10 @@ def plain_arguments(kind: str, arguments: dict) -> dict:
     for name, value in arguments.items():
         if name == "spec":
             plain[name] = value.to_dict() if isinstance(value, NetworkSpec) else dict(value)
-        else:
+        elif name in PATH_ARGUMENTS:
             plain[name] = str(Path(value))
+        else:
+            plain[name] = value  # plain data: numbers, strings, lists, numpy arrays
     return plain
 
 

@@ -20,6 +20,7 @@ from desktop.settings import Settings, decode_bytes
 from desktop.style import MIME_NODES
 from desktop.engine_client import EngineClient
 from desktop.panels.inspector import InspectorPanel
+from desktop.panels.lab import FeaturesLab
 from desktop.panels.monitor import TrainingMonitor
 from desktop.panels.runs import RunsPanel
 from desktop.panels.training_panel import TrainingPanel
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.document, self)
         self.monitor = TrainingMonitor(self)
         self.runs = RunsPanel(parent=self)
+        self.lab = FeaturesLab(self)
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("Properties", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -72,7 +74,9 @@ class MainWindow(QMainWindow):
         self._add_dock("Problems", self.problems, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("Monitor", self.monitor, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("Runs", self.runs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("Features Lab", self.lab, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Monitor"], self.docks["Runs"])
+        self.tabifyDockWidget(self.docks["Runs"], self.docks["Features Lab"])
         self.docks["Monitor"].raise_()
         self.resizeDocks([self.docks["Properties"], self.docks["Problems"]], [640, 220],
                          Qt.Orientation.Vertical)
@@ -185,6 +189,7 @@ class MainWindow(QMainWindow):
         panel.stop_requested.connect(client.stop)
         client.state_changed.connect(panel.set_state)
         client.event_received.connect(monitor.handle_event)
+        client.event_received.connect(self.lab.handle_event)  # kernels forming, live
         for signal in (client.started, client.batch_ended, client.epoch_ended):
             signal.connect(panel.show_progress)
         client.finished.connect(self._training_finished)
@@ -230,6 +235,7 @@ class MainWindow(QMainWindow):
 
     def _training_finished(self, event: dict) -> None:
         self.runs.refresh()
+        self.lab.set_run(event["run_dir"])
         self.statusBar().showMessage(f"Training finished: test accuracy {100 * event['test_accuracy']:.1f}%", 10000)
 
     def _training_stopped(self, event: dict) -> None:
@@ -263,6 +269,8 @@ class MainWindow(QMainWindow):
         except ProjectError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
             return
+        if folder.metrics() is not None:  # a finished run: its model can be inspected
+            self.lab.set_run(run_dir)
         self.docks["Monitor"].raise_()
 
     # -- status ------------------------------------------------------------------------------
