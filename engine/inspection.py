@@ -649,3 +649,23 @@ def embedding(run_dir, max_points: int = 800) -> dict:
     return {"handcrafted": _pca_2d(_hog_features(images)),
             "learned": _pca_2d(keras.ops.convert_to_numpy(learned)),
             "labels": labels, "class_names": list(data.class_names), "layer": layer}
+
+
+def image_from_file(path: str | Path, shape) -> np.ndarray:
+    """A picture the user opens, as a network input: (H, W, C) float32 in [0, 1], resized to
+    the input's fixed height and width (kept as it is where the input size is variable) and
+    converted to grayscale or RGB. Keras-free (Pillow), so the window may call it."""
+    from PIL import Image, UnidentifiedImageError
+
+    height, width, channels = shape
+    try:
+        with Image.open(path) as picture:
+            picture = picture.convert("L" if channels == 1 else "RGB")
+            if height and width:
+                picture = picture.resize((int(width), int(height)), Image.BILINEAR)
+            pixels = np.asarray(picture, dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise ProjectError(f"{path} does not exist.") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise ProjectError(f"Cannot read {path} as an image: {error}.") from None
+    return pixels[..., None] if pixels.ndim == 2 else pixels

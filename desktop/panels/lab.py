@@ -15,12 +15,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QHeaderView,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QScrollArea, QSlider,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from desktop.engine_tasks import EngineTask
+from engine.errors import ProjectError
 
 EMPTY_HINT = "Train a network or pick a run in the Runs list to inspect it."
 TAB_NAMES = ("Kernels", "Hand-crafted vs learned", "Feature maps", "What excites a filter",
@@ -1030,6 +1031,10 @@ class FeaturesLab(QWidget):
         header.addWidget(self.title, 1)
         header.addWidget(QLabel("Image"))
         header.addWidget(self.image_combo)
+        self.open_image_button = QPushButton("Open image...")
+        self.open_image_button.setToolTip("Use a picture of your own (resized to the network's input)")
+        self.open_image_button.clicked.connect(self._open_image_dialog)
+        header.addWidget(self.open_image_button)
         header.addWidget(self.image_preview)
 
         self.images_task = EngineTask(self)
@@ -1102,6 +1107,32 @@ class FeaturesLab(QWidget):
             return None
         return self.images[self.image_index]
 
+    def add_image_file(self, path: str | Path) -> bool:
+        """Add a picture file to the image choices and select it; False (message shown) if it
+        cannot be read."""
+        from engine.inspection import image_from_file
+
+        spec = self.spec()
+        if spec is None:
+            return False
+        shape = next(n.params["shape"] for n in spec.nodes if n.type == "InputLayer")
+        try:
+            image = image_from_file(path, shape)
+        except ProjectError as error:
+            self.title.setText(f"⚠ {error}")
+            return False
+        self.images.append(image)
+        self.image_names.append(f"File: {Path(path).name}")
+        self.image_combo.addItem(self.image_names[-1])
+        self.image_combo.setCurrentIndex(len(self.images) - 1)  # shows it in every tab
+        return True
+
+    def _open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif)")
+        if path:
+            self.add_image_file(path)
+
     def spec(self):
         if self._spec is None and self.run_dir:
             from engine.training.runs import RunFolder
@@ -1111,6 +1142,7 @@ class FeaturesLab(QWidget):
     # -- internals ---------------------------------------------------------------------------
     def _set_images_enabled(self, enabled: bool) -> None:
         self.image_combo.setEnabled(enabled)
+        self.open_image_button.setEnabled(enabled)
 
     def _images_loaded(self, result) -> None:
         images = np.asarray(result["images"])

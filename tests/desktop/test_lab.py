@@ -167,3 +167,20 @@ def test_worker_errors_show_inline(qtbot, tmp_path):
     widget.tabs.setCurrentWidget(widget.maps_tab)
     assert widget.maps_tab.status.text().startswith("⚠")
     assert "Traceback" not in widget.maps_tab.status.text()
+
+
+def test_a_picture_the_user_opens_goes_through_the_network(qtbot, lab, tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "my-digit.png"
+    Image.fromarray((np.random.default_rng(0).random((50, 70, 3)) * 255).astype("uint8")).save(picture)
+    assert lab.add_image_file(picture)
+    assert lab.image_combo.currentText() == "File: my-digit.png"
+    assert lab.current_image().shape == (32, 32, 1)  # resized and made grayscale for LeNet-5
+    lab.tabs.setCurrentWidget(lab.maps_tab)
+    wait_done(qtbot, lab.maps_tab)
+    assert lab.maps_tab.grid.count() == 6
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    assert not lab.add_image_file(broken)
+    assert "Cannot read" in lab.title.text()
