@@ -2,8 +2,8 @@
 
 run_training adds events, a batch hook (stop/pause, live loss), a checkpoint, kernel
 snapshots and gradient norms after every epoch, and TensorBoard logs. The yardstick is
-model.fit on the same network (build_model), the same arrays (load_dataset +
-adapt_to_input, exactly as the Trainer gets them), the same optimizer, loss, metric and batch
+model.fit on the same network (build_model), the same arrays (training_splits,
+exactly as the Trainer gets them), the same optimizer, loss, metric and batch
 size, with one callback that only reads a clock at each epoch's start and end.
 
 Throughput is steady state: samples per second from the wall-clock time between consecutive
@@ -53,7 +53,8 @@ keras = _import_keras_quietly()
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes from evaluate()
 
 from engine.build import build_model  # noqa: E402
-from engine.datasets import DatasetSplits, adapt_to_input, load_dataset  # noqa: E402
+from engine.datasets import DatasetSplits  # noqa: E402
+from engine.training.data import training_splits  # noqa: E402
 from engine.graph.spec import NetworkSpec  # noqa: E402
 from engine.templates import load_template  # noqa: E402
 from engine.training.config import TrainingConfig  # noqa: E402
@@ -70,16 +71,8 @@ PROBE = 32  # samples the gradient-norm probe uses (as in Trainer.fit)
 
 # -- data and models, as the Trainer makes them ------------------------------------------------
 def training_data(spec: NetworkSpec, config: TrainingConfig) -> DatasetSplits:
-    """What Trainer._load_data produces for this spec and config."""
-    input_node = next(n for n in spec.nodes if n.type == "InputLayer")
-    input_shape = tuple(input_node.params["shape"])
-    height = input_shape[0]
-    data = load_dataset(config.dataset, seed=config.seed,
-                        validation_fraction=config.validation_fraction,
-                        test_fraction=config.test_fraction,
-                        image_size=height if height and height == input_shape[1] else None,
-                        max_samples=config.max_samples)
-    return adapt_to_input(data, input_shape)
+    """What the Trainer trains on for this spec and config."""
+    return training_splits(spec, config)
 
 
 def compiled_model(spec: NetworkSpec, config: TrainingConfig):

@@ -64,7 +64,7 @@ def python_script(spec: NetworkSpec) -> str:
         "",
         *_imports(custom_classes),
     ]
-    classes = [inspect.getsource(cls).rstrip() for cls in custom_classes]
+    classes = [*_module_helpers(custom_classes), *(inspect.getsource(cls).rstrip() for cls in custom_classes)]
     network = [_layer_line(spec, node_id, variables) for node_id in order]
     network.append(f"model = keras.Model(inputs, outputs, name={_literal(_model_name(spec.name))})")
     main = ['if __name__ == "__main__":', "    model.summary()"]
@@ -86,6 +86,17 @@ def _imports(custom_classes: list[type]) -> list[str]:
                 if line not in imports:
                     imports.append(line)
     return imports
+
+
+def _module_helpers(custom_classes: list[type]) -> list[str]:
+    """The plain functions the pasted classes' module defines (shared shape helpers)."""
+    helpers: list[str] = []
+    for module in dict.fromkeys(inspect.getmodule(cls) for cls in custom_classes):
+        source = inspect.getsource(module)
+        for statement in ast.parse(source).body:
+            if isinstance(statement, ast.FunctionDef):
+                helpers.append(ast.get_source_segment(source, statement))
+    return helpers
 
 
 def _custom_layer_classes(spec: NetworkSpec) -> list[type]:

@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from engine.datasets import DatasetSplits, adapt_to_input, load_dataset
+from engine.datasets import DatasetSplits
 from engine.errors import ProjectError
 
 GABOR_ANGLES = (0, 45, 90, 135)
@@ -289,14 +289,9 @@ def _run_folder(run_dir):
 
 
 def _run_splits(folder, input_shape: tuple) -> DatasetSplits:
-    config = folder.config()
-    height = input_shape[0]
-    data = load_dataset(config.dataset, seed=config.seed,
-                        validation_fraction=config.validation_fraction,
-                        test_fraction=config.test_fraction,
-                        image_size=height if height and height == input_shape[1] else None,
-                        max_samples=config.max_samples)
-    return adapt_to_input(data, input_shape)
+    from engine.training.data import training_splits
+
+    return training_splits(folder.spec(), folder.config())
 
 
 def load_run_data(run_dir) -> tuple:

@@ -85,22 +85,11 @@ def _run_data(run_dir):
     key = _key(run_dir)
     if key in _DATA:
         return _DATA[key]
-    from engine.datasets import adapt_to_input, load_dataset
+    from engine.training.data import training_splits
     from engine.training.runs import RunFolder
 
     folder = RunFolder(Path(run_dir))
-    spec, config = folder.spec(), folder.config()
-    input_node = next((n for n in spec.nodes if n.type == "InputLayer"), None)
-    if input_node is None:
-        raise ProjectError("The run's network has no Input block.")
-    input_shape = tuple(input_node.params["shape"])
-    height = input_shape[0]
-    data = load_dataset(config.dataset, seed=config.seed,
-                        validation_fraction=config.validation_fraction,
-                        test_fraction=config.test_fraction,
-                        image_size=height if height and height == input_shape[1] else None,
-                        max_samples=config.max_samples)
-    _DATA[key] = adapt_to_input(data, input_shape)
+    _DATA[key] = training_splits(folder.spec(), folder.config())
     return _DATA[key]
 
 

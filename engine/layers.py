@@ -10,6 +10,15 @@ import keras
 from keras import ops
 
 
+
+def _window_length(size, window, stride, padding):
+    """Output length along one axis of a sliding window (None stays None: variable size)."""
+    if size is None:
+        return None
+    if padding == "same":
+        return (size - 1) // stride + 1
+    return (size - window) // stride + 1
+
 @keras.saving.register_keras_serializable(package="cnn_studio")
 class WeightedAveragePooling2D(keras.layers.Layer):
     """Pooling by a weighted average: one learned weight per position in the window.
@@ -40,16 +49,9 @@ class WeightedAveragePooling2D(keras.layers.Layer):
                                   padding=self.padding)
 
     def compute_output_shape(self, input_shape):
-        def length(size, window, stride):
-            if size is None:
-                return None
-            if self.padding == "same":
-                return (size - 1) // stride + 1
-            return (size - window) // stride + 1
-
         batch, height, width, channels = input_shape
-        return (batch, length(height, self.pool_size[0], self.strides[0]),
-                length(width, self.pool_size[1], self.strides[1]), channels)
+        return (batch, _window_length(height, self.pool_size[0], self.strides[0], self.padding),
+                _window_length(width, self.pool_size[1], self.strides[1], self.padding), channels)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size),
@@ -159,16 +161,9 @@ class HandcraftedConv2D(keras.layers.Layer):
         return self.activation(outputs + ops.cast(self.bias, outputs.dtype))
 
     def compute_output_shape(self, input_shape):
-        def length(size, window, stride):
-            if size is None:
-                return None
-            if self.padding == "same":
-                return (size - 1) // stride + 1
-            return (size - window) // stride + 1
-
         batch, height, width, _ = input_shape
-        return (batch, length(height, self.kernel_size[0], self.strides[0]),
-                length(width, self.kernel_size[1], self.strides[1]), self.filters)
+        return (batch, _window_length(height, self.kernel_size[0], self.strides[0], self.padding),
+                _window_length(width, self.kernel_size[1], self.strides[1], self.padding), self.filters)
 
     def get_config(self):
         return {**super().get_config(), "bank": self.bank, "kernel_size": list(self.kernel_size),

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.build import build_model
-from engine.datasets import DatasetSplits, adapt_to_input, load_dataset
+from engine.datasets import DatasetSplits
+from engine.training.data import training_splits
 from engine.errors import ProjectError
 from engine.graph.shapes import infer
 from engine.graph.spec import NetworkSpec
@@ -80,15 +81,7 @@ class Trainer:
                                f"First: {errors[0].message}")
 
     def _load_data(self) -> None:
-        input_node = next(n for n in self.spec.nodes if n.type == "InputLayer")
-        input_shape = tuple(input_node.params["shape"])
-        height = input_shape[0]
-        data = load_dataset(self.config.dataset, seed=self.config.seed,
-                            validation_fraction=self.config.validation_fraction,
-                            test_fraction=self.config.test_fraction,
-                            image_size=height if height and height == input_shape[1] else None,
-                            max_samples=self.config.max_samples)
-        self.data = adapt_to_input(data, input_shape)
+        self.data = training_splits(self.spec, self.config)
         self._check_classes()
         train_size = len(self.data.x_train)
         if self.config.batch_size > train_size:
