@@ -61,8 +61,9 @@ def output_node_id(spec: NetworkSpec, info: NetworkInfo | None = None) -> str | 
         return None
     depth = _depths(spec, info or infer(spec))
     types = {node.id: node.type for node in spec.nodes}
+    position = {node_id: index for index, node_id in enumerate(spec.node_ids)}
     return max(sinks, key=lambda node_id: (_HEAD_RANK.get(types[node_id], 0), depth.get(node_id, -1),
-                                           -spec.node_ids.index(node_id)))
+                                           -position[node_id]))
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
@@ -156,6 +157,7 @@ def _parameters(spec: NetworkSpec) -> list[Diagnostic]:
 
 def _shapes(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    incoming = _incoming_ports(spec)
     for node in spec.nodes:
         node_info = info.nodes.get(node.id)
         if node_info is None:
@@ -176,7 +178,7 @@ def _shapes(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
                                     fix_label=label))
             continue
         if node.type == "Dense":
-            edges = spec.incoming(node.id)
+            edges = sorted(incoming[node.id], key=lambda e: e.target[1])
             in_shape = info.nodes[edges[0].source[0]].output_shape if edges else None
             if in_shape is not None and len(in_shape) == 3:
                 pool = new_node(spec, "GlobalAveragePooling2D")
