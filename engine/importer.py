@@ -111,11 +111,15 @@ def _refuse_several_inputs_or_outputs(model) -> None:
             f"{len(model.outputs)} output(s); CNN Studio networks have exactly one of each.")
 
 
+def _is_functional(model) -> bool:
+    """Functional models describe their layer graph in get_config(); a subclassed model's
+    graph lives in its Python call() and cannot be read."""
+    return any(cls.__name__ == "Functional" and cls.__module__.startswith("keras")
+               for cls in type(model).__mro__)
+
+
 def _functional_layer_configs(model) -> list[dict]:
-    try:
-        config = model.get_config()
-    except NotImplementedError:
-        config = None
+    config = model.get_config() if _is_functional(model) else None
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ProjectError(f"Cannot import {model.name}: only functional and Sequential Keras "
                            f"models can be imported, not a {type(model).__name__} subclass.")

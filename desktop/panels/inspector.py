@@ -8,6 +8,8 @@ editors' signals blocked, so refreshing never produces another edit.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from typing import Any, Callable
 
 from PySide6.QtCore import QLocale, Qt
@@ -151,7 +153,7 @@ def _small_label(text: str) -> QLabel:
 
 # -- one editor per parameter kind --------------------------------------------------------------
 
-class ParamField:
+class ParamField(ABC):
     """The editor of one parameter. Subclasses build `widget` and call `self.commit(value)`
     with a canonical value when the user commits a change."""
 
@@ -161,12 +163,13 @@ class ParamField:
         self.widget = self._build()
         self.widget.setToolTip(spec.help)
 
+    @abstractmethod
     def _build(self) -> QWidget:
-        raise NotImplementedError
+        """The editor widget for this kind of parameter."""
 
+    @abstractmethod
     def set_value(self, value: Any, params: dict) -> None:
         """Show `value` (signals blocked by the caller); `params` gives context (pool size)."""
-        raise NotImplementedError
 
     def editors(self) -> list[QWidget]:
         """The focusable editors, for blocking signals while refreshing."""

@@ -398,10 +398,10 @@ class TrainingMonitor(QWidget):
         layout.addWidget(self.gradient_note)
         self.gradient_plot = self._new_plot("Gradient norm per layer", "gradient norm (log)")
         self.gradient_plot.setLogMode(y=True)
-        self.gradient_placeholder = pg.TextItem("Gradient norms appear after the first epoch.",
+        self.gradient_hint = pg.TextItem("Gradient norms appear after the first epoch.",
                                                 color=(120, 120, 120), anchor=(0.5, 0.5))
-        self.gradient_plot.addItem(self.gradient_placeholder, ignoreBounds=True)
-        self.gradient_placeholder.setPos(0.5, 0)
+        self.gradient_plot.addItem(self.gradient_hint, ignoreBounds=True)
+        self.gradient_hint.setPos(0.5, 0)
         # The legend is a list beside the plot: it never hides a line, scrolls for deep
         # networks, and unticking a layer hides its line.
         self.gradient_legend = QListWidget()
@@ -435,10 +435,10 @@ class TrainingMonitor(QWidget):
 
     def _build_results(self) -> QWidget:
         self.results_stack = QStackedWidget()
-        self.results_placeholder = QLabel("Test results appear here when training finishes.")
-        self.results_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.results_placeholder.setWordWrap(True)
-        self.results_stack.addWidget(self.results_placeholder)
+        self.results_hint = QLabel("Test results appear here when training finishes.")
+        self.results_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.results_hint.setWordWrap(True)
+        self.results_stack.addWidget(self.results_hint)
 
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -951,11 +951,11 @@ class TrainingMonitor(QWidget):
             norms = np.array([_finite((r.get("gradient_norms") or {}).get(name)) for r in self._epochs])
             norms[~(norms > 0)] = np.nan
             curve.setData(epochs, norms)
-        self.gradient_placeholder.setVisible(not names)
+        self.gradient_hint.setVisible(not names)
         if not names:
             self.gradient_plot.setXRange(0, max(self._total_epochs, 1), padding=0.02)
             self.gradient_plot.setYRange(-1, 1, padding=0)  # log axis: 0.1 to 10
-            self.gradient_placeholder.setPos(max(self._total_epochs, 1) / 2, 0)
+            self.gradient_hint.setPos(max(self._total_epochs, 1) / 2, 0)
         else:
             self.gradient_plot.setXRange(0.5, max(self._total_epochs, float(epochs.max())) + 0.5,
                                          padding=0.02)

@@ -7,6 +7,7 @@ The GUI's undo stack wraps these; they are testable without Qt.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -15,12 +16,16 @@ from engine.errors import EditRefused
 from engine.graph.spec import EdgeSpec, GroupSpec, NetworkSpec, NodeSpec, Position, iter_ancestors
 
 
-class Edit:
-    def apply(self, spec: NetworkSpec) -> NetworkSpec:
-        raise NotImplementedError
+class Edit(ABC):
+    """One change to a spec. Every edit can be applied and can say how to undo itself."""
 
+    @abstractmethod
+    def apply(self, spec: NetworkSpec) -> NetworkSpec:
+        """The new spec; EditRefused when the edit is impossible."""
+
+    @abstractmethod
     def inverse(self, spec: NetworkSpec) -> Edit:
-        raise NotImplementedError
+        """Given the spec before the edit, the edit that restores it."""
 
 
 def new_node(spec: NetworkSpec, type_name: str, params: Mapping[str, Any] | None = None,

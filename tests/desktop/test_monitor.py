@@ -235,7 +235,7 @@ def test_gradient_norms_one_line_per_layer_on_a_log_axis(monitor):
     _, norms = monitor.gradient_curves["conv2d"].getOriginalDataset()
     assert list(norms) == pytest.approx([1e-3, 1e-3 / 2, 1e-3 / 3])
     assert "vanishing gradients" in monitor.gradient_note.text().lower()
-    assert not monitor.gradient_placeholder.isVisible()
+    assert not monitor.gradient_hint.isVisible()
 
 
 # -- results ----------------------------------------------------------------------------------
