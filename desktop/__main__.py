@@ -1,8 +1,13 @@
-"""Start the CNN Studio window: `python -m desktop [PROJECT.json]` or `cnn-studio`."""
+"""Start the CNN Studio window: `python -m desktop [PROJECT.json]` or `cnn-studio`.
+
+With CNN_STUDIO_QUIT_AFTER_FIRST_PAINT=1 the app prints `first paint` and quits as soon as
+the canvas has painted: benchmarks/bench_startup.py times a source and a frozen install so.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 
 
@@ -19,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("CNN Studio")
+    app.setDesktopFileName("cnn-studio")  # Wayland app id = the installed .desktop entry
+    app.setWindowIcon(app_icon())
     apply_theme(app)
     window = MainWindow(settings=Settings.load(), recovery=RecoveryStore())
+    if os.environ.get("CNN_STUDIO_QUIT_AFTER_FIRST_PAINT") == "1":
+        quit_after_first_paint(app, window.view.viewport())
     window.show()
     # Unsaved work from a crashed session comes first; opening anything else would drop it.
     if not window.offer_recovery():
@@ -33,6 +42,31 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     release_clipboard(app)
     return status
+
+
+def app_icon():
+    from PySide6.QtGui import QIcon
+
+    from engine.paths import hicolor_icon_files
+
+    icon = QIcon()
+    for path in hicolor_icon_files():
+        icon.addFile(str(path))
+    return icon
+
+
+def quit_after_first_paint(app, widget) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                print("first paint", flush=True)
+                app.exit(0)
+            return False
+
+    watcher = FirstPaint(widget)
+    widget.installEventFilter(watcher)
 
 
 def release_clipboard(app) -> None:

@@ -101,7 +101,7 @@ def _train(job: dict, emit, should_stop, should_pause) -> None:
         return
     from engine.training.session import run_training
 
-    with _native_log_filter():
+    with native_log_filter():
         _load_keras()
 
     if job.get("resume_dir"):
@@ -141,7 +141,7 @@ _NATIVE_NOISE = re.compile(
 
 
 @contextlib.contextmanager
-def _native_log_filter():
+def native_log_filter():
     """Capture file descriptor 2 (native code writes there directly) and pass on the lines
     that are not start-up noise."""
     try:

@@ -212,6 +212,10 @@ class MainWindow(QMainWindow):
         return Path(platformdirs.user_data_dir("cnn-studio")) / "runs"
 
     def start_training(self, config) -> bool:
+        if config is None:  # the form is invalid: its red line says why
+            reason = self.training.config_problem() or "the training settings are not valid"
+            self.statusBar().showMessage(f"Cannot train: {reason}", 8000)
+            return False
         if self.trainer.is_running():
             self.statusBar().showMessage("A training run is already going.", 6000)
             return False
@@ -630,6 +634,19 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME}</b> {__version__}<br>Build convolutional networks from "
-                          "blocks, train them, and see what they learned.")
+        QMessageBox.about(self, f"About {APP_NAME}", about_html())
+
+
+def about_html() -> str:
+    """The About box: version (from pyproject.toml), how this copy runs, and its Qt."""
+    import sys
+
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    installed = "installed app" if getattr(sys, "frozen", False) else f"Python {sys.version.split()[0]}"
+    return (f"<b>{APP_NAME}</b> {__version__}<br>Build convolutional networks from blocks, "
+            "train them, and see what they learned.<br><br>"
+            f"{installed} &middot; Qt {qVersion()} (PySide6 {PySide6.__version__}) &middot; "
+            "Keras and TensorFlow run in a separate worker process")
+

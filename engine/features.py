@@ -26,13 +26,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from skimage.feature import hog
 from skimage.filters import edges as _edges
 from skimage.filters import gabor_kernel
 from skimage.transform import resize
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from engine.datasets import DatasetSplits
 from engine.errors import ProjectError
@@ -181,6 +177,7 @@ def raw_features(images: np.ndarray) -> np.ndarray:
 
 def hog_features(images: np.ndarray) -> np.ndarray:
     """HOG of each grayscale image: 9 orientations, a 4 x 4 grid of cells, 2 x 2 blocks."""
+    from skimage.feature import hog  # imported here, like scikit-learn: the GUI imports this module
     gray = _gray(images)
     height, width = gray.shape[1:]
     cell = (max(1, height // 4), max(1, width // 4))
@@ -210,6 +207,10 @@ def gabor_features(images: np.ndarray, bank: dict | None = None) -> np.ndarray:
 # -- linear classifiers ---------------------------------------------------------------------------
 
 def _classifier():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
 

@@ -387,7 +387,10 @@ class TrainingPanel(QWidget):
                 widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         document.spec_changed.connect(self._document_changed)
-        self._dataset_selected(self.dataset_combo.currentIndex())
+        self._dataset_selected(self.dataset_combo.currentIndex(), load_now=False)
+        # The first preview waits for the event loop: importing scikit-learn on the preview
+        # thread holds the GIL and would delay the window's first paint by ~0.5 s.
+        self._schedule_reload()
         self._form_changed()
         self.set_state("idle")
 
@@ -630,7 +633,7 @@ class TrainingPanel(QWidget):
         else:  # cancelled: back to what was chosen before
             self.dataset_combo.setCurrentIndex(self._last_dataset_index)
 
-    def _dataset_selected(self, index: int) -> None:
+    def _dataset_selected(self, index: int, load_now: bool = True) -> None:
         data = self.dataset_combo.itemData(index)
         if data in (FOLDER_ITEM, NPZ_ITEM):
             # Answer the pick after the popup has closed, then open the file dialog.
@@ -645,7 +648,8 @@ class TrainingPanel(QWidget):
         self.description_label.setText(description)
         self.description_label.setVisible(bool(description))
         self._reload_timer.stop()
-        self._load_preview()
+        if load_now:
+            self._load_preview()
         self._form_changed()
         self.dataset_changed.emit(name)
 
@@ -704,7 +708,10 @@ class TrainingPanel(QWidget):
 
     def wait_for_preview(self, timeout: float = 30.0) -> None:
         """Block until the background load (if any) has finished and is shown (for tests and
-        screenshots)."""
+        screenshots); a load still waiting for its timer starts now."""
+        if self._reload_timer.isActive():
+            self._reload_timer.stop()
+            self._load_preview()
         if self._future is not None:
             try:
                 self._future.result(timeout)

@@ -58,7 +58,8 @@ def _leaf_layers(model):
 def _tensorflow(model, loss_fn, variables):
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
+    # No Python control flow to convert; and a frozen app has no source for AutoGraph to read.
+    @tf.function(reduce_retracing=True, autograph=False)
     def step(x, y):
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=False))
