@@ -21,7 +21,7 @@ PACKAGE_LIBS := $(QT_LIBS) libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:l
            libxcb-xkb.so.1:libxcb-xkb1 libwayland-cursor.so.0:libwayland-cursor0 \
            libwayland-egl.so.1:libwayland-egl1
 
-.PHONY: run test test-all bench package package-test system-deps package-deps clean
+.PHONY: run test test-all bench bench-package package package-test system-deps package-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/cnn-studio
@@ -46,6 +46,10 @@ package: $(PACKAGE_STAMP) package-deps
 # Builds, then installs the .deb into a scratch root, runs its self-test and uninstalls.
 package-test: package
 	packaging/smoke_test.sh
+
+# The installed app against the source install: start-up to the window, and self-test.
+bench-package: package
+	$(BIN)/python benchmarks/bench_startup.py
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("CNN Studio needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'

@@ -28,6 +28,7 @@ from engine.graph.validate import ERROR, validate
 GOAL_MS = 10.0
 STAGE_FILTERS = (16, 32, 64, 128)
 BLOCKS_PER_STAGE = (11, 10, 10, 10)  # 41 residual blocks: 299 nodes in all
+BLOCKS_PER_STAGE_1000 = (36, 35, 35, 35)  # 141 residual blocks: 999 nodes
 
 
 class ResNetBuilder:
@@ -56,13 +57,13 @@ class ResNetBuilder:
         return self.add("Activation", {"activation": "relu"}, self.add("Add", {}, main, shortcut))
 
 
-def resnet_spec() -> NetworkSpec:
+def resnet_spec(blocks_per_stage: tuple[int, ...] = BLOCKS_PER_STAGE) -> NetworkSpec:
     """Input 64x64x3, stem, four stages of residual blocks (downsampling with projection
     shortcuts at the start of stages 2-4), global average pooling and Dense."""
     builder = ResNetBuilder()
     x = builder.add("InputLayer", {"shape": [64, 64, 3]})
     x = builder.add("Activation", {"activation": "relu"}, builder.conv_bn(x, STAGE_FILTERS[0], 3, 1))
-    for stage, (filters, blocks) in enumerate(zip(STAGE_FILTERS, BLOCKS_PER_STAGE)):
+    for stage, (filters, blocks) in enumerate(zip(STAGE_FILTERS, blocks_per_stage)):
         for block in range(blocks):
             downsample = stage > 0 and block == 0
             x = builder.residual_block(x, filters, stride=2 if downsample else 1, project=downsample)

@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
 
     def _final_receptive_field(self) -> str:
         """The receptive field of the last block that still has a spatial grid."""
-        spec, info = self.document.spec, self.document.info
+        info = self.document.info
         last = None
         for node_id in info.order:
             node_info = info.nodes[node_id]

@@ -21,7 +21,7 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.errors import ProjectError
+from engine.errors import ProjectError, cannot_write
 from engine.graph.io import MAX_FILE_BYTES, atomic_write_text, migrate
 from engine.graph.spec import NetworkSpec, readable_json
 
@@ -65,7 +65,7 @@ class RecoveryStore:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise ProjectError(f"Cannot create {self.folder}: {error.strerror or error}.") from None
+            raise cannot_write(f"create {self.folder}", error) from None
         atomic_write_text(self.path, readable_json(content))
 
     def pending(self) -> RecoveredProject | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-from engine.errors import ProjectError
+from engine.errors import cannot_write
 from engine.graph.io import atomic_write_text
 
 SCHEMA_VERSION = 1
@@ -82,7 +82,7 @@ class Settings:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise ProjectError(f"Cannot create {self.path.parent}: {error.strerror or error}.") from None
+            raise cannot_write(f"create {self.path.parent}", error) from None
         atomic_write_text(self.path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def to_dict(self) -> dict:

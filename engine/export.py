@@ -13,7 +13,6 @@ import inspect
 import keyword
 import os
 import re
-import stat
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any, Callable
 
 from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.build import _model_name, build_model, keras_kwargs
-from engine.errors import ProjectError
+from engine.errors import ProjectError, cannot_write
+from engine.graph.io import file_mode_for
 from engine.graph.spec import NetworkSpec, topological_order
 from engine.graph.validate import ERROR, output_node_id, validate
 
@@ -187,15 +187,13 @@ def _write_atomically(path: Path, write: Callable[[Path], None], suffix: str) ->
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=suffix)
         os.close(handle)
     except OSError as error:
-        raise ProjectError(f"Cannot write {path}: {error.strerror or error}.") from None
+        raise cannot_write(f"write {path}", error) from None
     try:
         write(Path(temporary))
-        # mkstemp makes a private (0600) file; give the export the usual permissions.
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-        os.chmod(temporary, mode)
+        os.chmod(temporary, file_mode_for(path))  # mkstemp makes a private (0600) file
         os.replace(temporary, path)
     except OSError as error:
-        raise ProjectError(f"Cannot write {path}: {error.strerror or error}.") from None
+        raise cannot_write(f"write {path}", error) from None
     finally:
         with suppress(FileNotFoundError):
             os.unlink(temporary)

@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
                                QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from desktop.panels.inspector import severity_color
+from desktop.style import CATEGORY_COLORS, ERROR_COLOR
+from engine.graph.validate import WARNING
 from engine.training import events as ev
 from engine.training.progress import format_duration
-from desktop.style import CATEGORY_COLORS, ERROR_COLOR
 
 MAX_BATCH_POINTS = 20_000      # per-batch points kept before thinning by 2
 REFRESH_MS = 100               # plots redraw at most this often
@@ -255,7 +257,14 @@ class TrainingMonitor(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(6)
+        # What the engine adjusted for this run (e.g. a batch larger than the dataset).
+        self.notes_label = QLabel()
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label.setStyleSheet(f"color: {severity_color(WARNING).name()};")
+        self.notes_label.hide()
         layout.addWidget(self.status_label)
+        layout.addWidget(self.notes_label)
         layout.addWidget(self.progress)
 
         self.tabs = QTabWidget()
@@ -623,6 +632,7 @@ class TrainingMonitor(QWidget):
         self._best_epoch_override: int | None = None
         self._status = EMPTY_STATUS
         self._status_is_error = False
+        self._notes: list[str] = []
         self._progress_value = 0.0
         self._x_auto = True
         self._epochs_version = 0                 # bumped whenever self._epochs changes
@@ -697,6 +707,10 @@ class TrainingMonitor(QWidget):
     def status_text(self) -> str:
         return self._status
 
+    def notes_text(self) -> str:
+        """The engine's notes on the current run (what it adjusted), one per line."""
+        return "\n".join(self._notes)
+
     def select_cell(self, true_class: int, predicted_class: int) -> None:
         """Show the gallery of one confusion-matrix cell (as a click on it does)."""
         if 0 <= true_class < self.confusion_table.rowCount() and \
@@ -760,6 +774,7 @@ class TrainingMonitor(QWidget):
             self._clear_results()
         self._total_epochs = int(event.get("epochs") or 0)
         self._best_epoch_override = None
+        self._notes = [str(note) for note in event.get("notes") or []]
         dataset = event.get("dataset") or {}
         name = dataset.get("name") if isinstance(dataset, dict) else None
         self._status = (f"Resuming after epoch {initial} of {self._total_epochs}" if initial else
@@ -866,6 +881,8 @@ class TrainingMonitor(QWidget):
         self._dirty = False
         self.status_label.setText(self._status)
         self.status_label.setStyleSheet(f"color: {ERROR_COLOR};" if self._status_is_error else "")
+        self.notes_label.setText("\n".join(self._notes))
+        self.notes_label.setVisible(bool(self._notes))
         self.progress.setValue(round(1000 * min(max(self._progress_value, 0.0), 1.0)))
 
         n = self._batch_count
@@ -1003,7 +1020,6 @@ class TrainingMonitor(QWidget):
                                         if metrics.get("training_time") is not None else "–")
         labels["samples_per_second"].setText(_rate(metrics.get("samples_per_second")))
 
-        names = self._class_names(metrics)
         per_class = metrics.get("per_class_accuracy") or []
         heights = np.array([_finite(v) * 100 for v in per_class])
         shown = np.nan_to_num(heights, nan=0.0)

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.errors import ProjectError
+from engine.errors import ProjectError, cannot_write
 from engine.graph.spec import FORMAT_VERSION, NetworkSpec
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any real network; keeps a hostile file from eating memory
@@ -73,8 +73,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise ProjectError(f"Cannot write in {folder}: {error.strerror or error}.") from None
+        raise cannot_write(f"write in {folder}", error) from None
     try:
+        os.chmod(temp_name, file_mode_for(path))  # mkstemp makes 0600; keep what the file had
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -82,11 +83,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(temp_name, path)
     except OSError as error:
         _remove_quietly(temp_name)
-        raise ProjectError(f"Cannot write {path}: {error.strerror or error}.") from None
+        raise cannot_write(f"write {path}", error) from None
     except BaseException:
         _remove_quietly(temp_name)
         raise
     _fsync_folder(folder)
+
+
+def file_mode_for(path: Path) -> int:
+    """The replaced file's permissions, or a new file's as the umask says (like open())."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def atomic_write_text(path: Path, text: str) -> None:

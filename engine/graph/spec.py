@@ -12,6 +12,7 @@ import heapq
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from engine.errors import ProjectError
@@ -73,14 +74,29 @@ class NetworkSpec:
     groups: tuple[GroupSpec, ...] = ()
 
     # -- lookups ---------------------------------------------------------------
-    def node(self, node_id: str) -> NodeSpec:
+    # Indexes built on first use (the spec never changes): the editor looks nodes and edges
+    # up once per block after every edit, which scanning made quadratic.
+    @cached_property
+    def _nodes_by_id(self) -> dict[str, NodeSpec]:
+        index: dict[str, NodeSpec] = {}
         for node in self.nodes:
-            if node.id == node_id:
-                return node
-        raise KeyError(node_id)
+            index.setdefault(node.id, node)  # the first, as a scan would find
+        return index
+
+    @cached_property
+    def _edges_by_end(self) -> tuple[dict[str, list[EdgeSpec]], dict[str, list[EdgeSpec]]]:
+        into: dict[str, list[EdgeSpec]] = {}
+        out_of: dict[str, list[EdgeSpec]] = {}
+        for edge in self.edges:
+            into.setdefault(edge.target[0], []).append(edge)
+            out_of.setdefault(edge.source[0], []).append(edge)
+        return into, out_of
+
+    def node(self, node_id: str) -> NodeSpec:
+        return self._nodes_by_id[node_id]
 
     def has_node(self, node_id: str) -> bool:
-        return any(node.id == node_id for node in self.nodes)
+        return node_id in self._nodes_by_id
 
     @property
     def node_ids(self) -> list[str]:
@@ -88,10 +104,10 @@ class NetworkSpec:
 
     def incoming(self, node_id: str) -> list[EdgeSpec]:
         """Edges into a node, ordered by target port (the order Keras sees the inputs)."""
-        return sorted((e for e in self.edges if e.target[0] == node_id), key=lambda e: e.target[1])
+        return sorted(self._edges_by_end[0].get(node_id, ()), key=lambda e: e.target[1])
 
     def outgoing(self, node_id: str) -> list[EdgeSpec]:
-        return [e for e in self.edges if e.source[0] == node_id]
+        return list(self._edges_by_end[1].get(node_id, ()))
 
     def new_id(self, prefix: str = "n") -> str:
         """An id not used in this spec (ids are opaque; the prefix only helps reading files)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import keras
@@ -11,7 +12,9 @@ import numpy as np
 from engine.training import events
 from engine.training.gradients import GradientProbe
 
-BATCH_EVENT_INTERVAL = 0.05  # seconds: at most ~20 batch events per second
+# Seconds between batch events: at most ~20 a second. CNN_STUDIO_BATCH_EVENT_INTERVAL=0 sends
+# one per batch (the load tests use it to push 50,000 events through the GUI in minutes).
+BATCH_EVENT_INTERVAL = float(os.environ.get("CNN_STUDIO_BATCH_EVENT_INTERVAL", "0.05"))
 PAUSE_POLL = 0.05
 # Checkpoints cost a model.save(); write one at most every MIN_CHECKPOINT_INTERVAL seconds and
 # keep their share of the time near 3%. In between, the last completed epoch is kept in memory.
@@ -149,7 +152,7 @@ class StudioCallback(keras.callbacks.Callback):
 
     def _save_checkpoint(self, epoch: int) -> None:
         started = time.perf_counter()
-        self.folder.save_model(self.training_model, "checkpoint.keras")
+        self.folder.save_checkpoint(self.training_model, epoch)
         self._last_checkpoint_time = time.perf_counter()
         self._last_checkpoint_cost = self._last_checkpoint_time - started
         self._snapshot = None
@@ -160,6 +163,7 @@ class StudioCallback(keras.callbacks.Callback):
         best = max((e.get("val_accuracy") or 0.0) for e in state.history)
         self.folder.write_status({**self.folder.status(), "epochs_completed": state.epochs_completed,
                                   "checkpoint_epoch": state.checkpoint_epoch, "best_val_accuracy": best})
+        self.folder.drop_uncommitted_checkpoints()
 
     def roll_back_to_last_epoch(self) -> None:
         """After a stop mid-epoch: put the weights of the last completed epoch back and

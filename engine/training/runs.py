@@ -8,7 +8,9 @@ runs/<YYYYmmdd-HHMMSS>-<name>/
     metrics.json      test accuracy, confusion matrix, per-class accuracy, time, samples/s
     examples.npz      test images per confusion-matrix cell, with predicted probabilities
     model.keras       the trained network
-    checkpoint.keras  the last completed epoch, with optimizer state (what `resume` uses)
+    checkpoint-0007.keras  the last saved epoch (here 7), with optimizer state (what
+                      `resume` uses); run.json names it, so a newer one that a full disk or a
+                      crash kept from being committed is ignored, and the older one stays
     kernels/          conv kernels after each epoch (epoch-0001.npz, ...)
     logs/             TensorBoard logs
 
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ProjectError
+from engine.errors import ProjectError, cannot_write
 from engine.graph.io import atomic_write_bytes, atomic_write_text, spec_from_json
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.training.config import TrainingConfig
@@ -73,8 +75,7 @@ class RunFolder:
                 except FileExistsError:
                     continue
         except OSError as error:
-            raise ProjectError(f"Cannot create a run folder in {root}: {error.strerror or error}. "
-                               "Choose another output folder.") from None
+            raise cannot_write(f"create a run folder in {root}", error) from None
         raise ProjectError(f"Too many runs named {base} in {root}.")
 
     def remove(self) -> None:
@@ -102,8 +103,7 @@ class RunFolder:
             temp.replace(target)
         except OSError as error:
             temp.unlink(missing_ok=True)
-            raise ProjectError(f"Cannot write {target}: {error.strerror or error}. Free some disk "
-                               "space or choose another output folder.") from None
+            raise cannot_write(f"write {target}", error) from None
 
     def save_kernels(self, epoch: int, kernels: dict[str, np.ndarray]) -> None:
         if not kernels:
@@ -132,14 +132,20 @@ class RunFolder:
             return {key: data[key] for key in data.files}
 
     # -- reading -------------------------------------------------------------------------------
-    def read_json(self, name: str) -> Any:
+    def read_text(self, name: str) -> str:
         path = self.path / name
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ProjectError(f"{path} is missing: {self.path} is not a complete run folder.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError) as error:
             raise ProjectError(f"Cannot read {path}: {error}.") from None
+
+    def read_json(self, name: str) -> Any:
+        try:
+            return json.loads(self.read_text(name))
+        except json.JSONDecodeError as error:
+            raise ProjectError(f"Cannot read {self.path / name}: {error}.") from None
 
     def status(self) -> dict:
         status = self.read_json("run.json")
@@ -148,8 +154,7 @@ class RunFolder:
         return status
 
     def spec(self) -> NetworkSpec:
-        return spec_from_json((self.path / "spec.json").read_text(encoding="utf-8"),
-                              source=str(self.path / "spec.json"))
+        return spec_from_json(self.read_text("spec.json"), source=str(self.path / "spec.json"))
 
     def config(self) -> TrainingConfig:
         return TrainingConfig.from_dict(self.read_json("config.json"))
@@ -161,8 +166,25 @@ class RunFolder:
         return epochs[:completed]
 
     def resume_epoch(self) -> int:
-        """The epoch the checkpoint holds: where a resumed run continues."""
-        return int(self.status().get("checkpoint_epoch", 0)) if self.checkpoint.exists() else 0
+        """The epoch the committed checkpoint holds: where a resumed run continues."""
+        return self._committed_epoch() if self.checkpoint.exists() else 0
+
+    def _committed_epoch(self) -> int:
+        return int(self.status().get("checkpoint_epoch", 0) or 0)
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.path / f"checkpoint-{epoch:04d}.keras"
+
+    def save_checkpoint(self, model, epoch: int) -> None:
+        """Save beside the committed one; it counts once run.json names its epoch."""
+        self.save_model(model, self.checkpoint_path(epoch).name)
+
+    def drop_uncommitted_checkpoints(self) -> None:
+        """After run.json was written: every checkpoint but the one it names goes."""
+        keep = self.checkpoint
+        for path in self.path.glob("checkpoint*.keras"):
+            if path != keep:
+                path.unlink(missing_ok=True)
 
     def metrics(self) -> dict | None:
         return self.read_json("metrics.json") if (self.path / "metrics.json").exists() else None
@@ -174,7 +196,14 @@ class RunFolder:
 
     @property
     def checkpoint(self) -> Path:
-        return self.path / "checkpoint.keras"
+        """The checkpoint run.json commits to (runs from before 0.1 have checkpoint.keras)."""
+        try:
+            epoch = self._committed_epoch()
+        except (ProjectError, TypeError, ValueError):
+            epoch = 0
+        named = self.checkpoint_path(epoch)
+        legacy = self.path / "checkpoint.keras"
+        return legacy if not named.exists() and legacy.exists() else named
 
 
 @dataclass(frozen=True)

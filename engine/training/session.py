@@ -74,7 +74,7 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
         return _fail(emit, clock, folder, state, str(error))
     except Exception as error:  # noqa: BLE001 - anything from Keras/TensorFlow becomes a message
         if _is_out_of_memory(error):
-            return _fail(emit, clock, folder, state, OOM_ADVICE)
+            return _fail(emit, clock, folder, state, OOM_ADVICE, can_resume=False)
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         if folder is not None and folder.path.exists():
             (folder.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -84,7 +84,7 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
 
     run_name = _run_name(folder)
     if state.non_finite_loss:
-        return _fail(emit, clock, folder, state, NAN_ADVICE)
+        return _fail(emit, clock, folder, state, NAN_ADVICE, can_resume=False)
     if state.stopped_by_user:
         trainer.callback.roll_back_to_last_epoch()
         folder.save_model(trainer.network, "model.keras")
@@ -129,19 +129,30 @@ def _status(trainer, state: _RunState, status: str, name: str, summary: dict | N
     }
 
 
-def _fail(emit: Emit, clock, folder: RunFolder | None, state: _RunState, message: str) -> dict:
-    run_dir = None
+def _fail(emit: Emit, clock, folder: RunFolder | None, state: _RunState, message: str,
+          can_resume: bool = True) -> dict:
+    """The failed event. can_resume: whether continuing from the checkpoint can help (after
+    a full disk, yes; after a NaN loss or running out of memory, the same thing happens)."""
+    run_dir, resume_epoch = None, 0
     if folder is not None and folder.path.exists():
         if state.epochs_completed == 0 and not folder.checkpoint.exists():
             folder.remove()  # nothing worth keeping: no half-written run left behind
         else:
+            run_dir = str(folder.path)  # kept even when run.json cannot be updated (a full disk)
+            try:
+                resume_epoch = folder.resume_epoch() if can_resume else 0
+            except ProjectError:
+                pass
+            if resume_epoch:
+                message += (f" The run is saved up to epoch {resume_epoch}: resume it to continue "
+                            "from there.")
             try:
                 folder.write_status({**folder.status(), "status": FAILED, "message": message})
-                run_dir = str(folder.path)
             except ProjectError:
                 pass
     event = events.make_event(events.FAILED, clock(), message=message,
-                              epochs_completed=state.epochs_completed, run_dir=run_dir)
+                              epochs_completed=state.epochs_completed, run_dir=run_dir,
+                              resume_epoch=resume_epoch, resumable=bool(resume_epoch))
     emit(event)
     return event
 

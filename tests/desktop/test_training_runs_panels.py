@@ -97,7 +97,7 @@ def make_run(root: Path, name: str, *, status: str = FINISHED, epochs: int = 10,
         folder.write_json("metrics.json", {"test_loss": 0.2, "test_accuracy": run["test_accuracy"],
                                            "best_epoch": epochs, "training_time": 1.5 * epochs})
     if checkpoint is not None:
-        folder.checkpoint.touch()
+        folder.checkpoint_path(checkpoint).touch()
         run["checkpoint_epoch"] = checkpoint
     folder.write_status(run)
     return folder

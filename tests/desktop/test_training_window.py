@@ -6,38 +6,12 @@ import signal
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from desktop.main_window import MainWindow  # noqa: E402
 from engine.graph.edits import SetParams  # noqa: E402
 from engine.training.runs import RunFolder, list_runs  # noqa: E402
-
-WORKER_TIMEOUT = 180_000  # ms: the worker imports TensorFlow (a few seconds) then trains
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    answers = {"question": QMessageBox.StandardButton.No, "warnings": []}
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers["question"])
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: answers["warnings"].append(text))
-    win = MainWindow()
-    win.answers = answers
-    win.runs_root_override = tmp_path / "runs"
-    qtbot.addWidget(win)
-    win.open_template("lenet5")
-    win.show()
-    yield win
-    if win.trainer.is_running():
-        win.trainer.kill()
-
-
-def set_training_form(window, epochs, max_samples=300):
-    panel = window.training
-    panel.set_dataset("digits")
-    panel.epochs_spin.setValue(epochs)
-    panel.max_samples_spin.setValue(max_samples)
+from tests.desktop.training_window import WORKER_TIMEOUT, set_training_form, window  # noqa: E402, F401
 
 
 def test_click_train_fills_the_monitor_and_lists_the_run(window, qtbot):

@@ -35,3 +35,14 @@ def tiny_cnn(classes: int = 10, input_size: int = 8) -> NetworkSpec:
     x = g.add("Flatten", {}, [x], name="flatten")
     g.add("Dense", {"units": classes, "activation": "softmax"}, [x], name="output")
     return g.spec
+
+
+def diverging_mlp() -> NetworkSpec:
+    """Linear layers only: with squared error and a huge step the loss overflows to NaN."""
+    g = GraphBuilder("diverges")
+    x = g.add("InputLayer", {"shape": [8, 8, 1]})
+    x = g.add("Flatten", {}, [x])
+    for _ in range(3):
+        x = g.add("Dense", {"units": 64, "activation": "linear"}, [x])
+    g.add("Dense", {"units": 10, "activation": None}, [x])
+    return g.spec

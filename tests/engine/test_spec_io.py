@@ -88,6 +88,19 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     assert os.listdir(tmp_path) == ["project.json"]
 
 
+def test_atomic_write_keeps_permissions_and_follows_the_umask(tmp_path):
+    fresh, reference = tmp_path / "fresh.json", tmp_path / "reference.json"
+    atomic_write_text(fresh, "{}")
+    reference.write_text("{}")
+    # as open() makes a file under this umask (usually 0644), not mkstemp's 0600
+    assert fresh.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+    shared = tmp_path / "shared.json"
+    shared.write_text("old")
+    shared.chmod(0o664)
+    atomic_write_text(shared, "new")
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
 def test_write_to_missing_folder_is_a_project_error(tmp_path):
     with pytest.raises(ProjectError, match="Cannot write"):
         save_spec(small_cnn(), tmp_path / "no" / "such" / "folder.json")

@@ -14,7 +14,7 @@ from engine.graph.edits import SetParams
 from engine.training.config import Augmentation, TrainingConfig
 from engine.training.runs import RunFolder, list_runs, sanitize_run_name
 from engine.training.session import run_training
-from tests.engine.helpers import GraphBuilder, tiny_cnn
+from tests.engine.helpers import diverging_mlp, tiny_cnn
 
 QUICK = dict(dataset="digits", max_samples=400, batch_size=32)
 
@@ -71,8 +71,9 @@ def test_run_folder_contents(tmp_path):
     folder = RunFolder(result["run_dir"])
     names = {p.name for p in folder.path.iterdir()}
     assert {"run.json", "spec.json", "config.json", "history.json", "metrics.json", "model.keras",
-            "checkpoint.keras", "kernels", "logs"} <= names
+            "checkpoint-0002.keras", "kernels", "logs"} <= names
     assert not [n for n in names if n.startswith(".")], "no temporary files left behind"
+    assert "checkpoint-0001.keras" not in names  # only the checkpoint run.json commits to stays
     assert folder.spec() == tiny_cnn()
     assert folder.config() == TrainingConfig(epochs=2, **QUICK)
     assert [e["epoch"] for e in folder.history()] == [1, 2]
@@ -142,15 +143,9 @@ def test_pause_waits_between_batches(tmp_path):
 
 
 def test_non_finite_loss_fails_with_advice_and_leaves_no_half_run(tmp_path):
-    g = GraphBuilder("diverges")
-    x = g.add("InputLayer", {"shape": [8, 8, 1]})
-    x = g.add("Flatten", {}, [x])
-    for _ in range(3):
-        x = g.add("Dense", {"units": 64, "activation": "linear"}, [x])
-    g.add("Dense", {"units": 10, "activation": None}, [x])
     config = TrainingConfig(epochs=2, optimizer="sgd_momentum", learning_rate=10.0,
                             loss="mean_squared_error", **QUICK)
-    result = run_training(g.spec, config, runs_root=tmp_path)
+    result = run_training(diverging_mlp(), config, runs_root=tmp_path)
     assert result["type"] == "failed"
     assert "NaN" in result["message"] and "learning rate" in result["message"]
     assert list(tmp_path.iterdir()) == []

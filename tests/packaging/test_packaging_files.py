@@ -82,7 +82,7 @@ def test_installer_file_names_carry_the_version():
     iss = (PACKAGING / "windows" / "cnn-studio.iss").read_text()
     assert "OutputBaseFilename=CNN-Studio-{#AppVersion}-setup" in iss
     assert PYPROJECT_VERSION not in iss  # passed in by make_package.py, never written twice
-    assert f"/DAppVersion={{version()}}" in (PACKAGING / "make_package.py").read_text()
+    assert "/DAppVersion={version()}" in (PACKAGING / "make_package.py").read_text()
 
 
 def test_icon_set_has_every_size_each_os_needs():
