@@ -415,8 +415,6 @@ class CompareFiltersTab(_WorkerTab):
 
     def __init__(self, lab):
         super().__init__(lab)
-        from engine import features  # Keras-free at import
-        self.features = features
         self.bank_grid = TileGrid()
         self.learned_grid = TileGrid()
         self.hand_grid = TileGrid()
@@ -433,6 +431,14 @@ class CompareFiltersTab(_WorkerTab):
         self.layout_.addWidget(both, 1)
         self.bank = {}
         self.first_layer = None
+
+    @property
+    def features(self):
+        """engine.features, imported on first use: Keras-free, but SciPy and scikit-image
+        take ~0.4 s, which the window's start-up should not pay for a tab not yet opened."""
+        from engine import features
+
+        return features
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:
