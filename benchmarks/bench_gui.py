@@ -83,6 +83,10 @@ def edit_milliseconds(spec, repeats: int = 20) -> tuple[float, int]:
     window.show()
     window.view.show_network()
     app.processEvents()
+    # The Train panel loads its dataset preview on a thread once the window is up (importing
+    # scikit-learn holds the GIL for ~0.6 s): measure edits after it, not during it.
+    window.training.wait_for_preview()
+    app.processEvents()
     conv = next(n for n in spec.nodes if n.type == "Conv2D")
     times = []
     for index in range(repeats):
