@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,42 +25,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_shapes import BLOCKS_PER_STAGE_1000, resnet_spec  # noqa: E402
+from benchmarks.bench_startup import scratch_environment, seconds_to_first_paint  # noqa: E402
 
 STARTUP_GOAL = 0.25
 EDIT_GOAL_MS = 50.0
 STALL_GOAL_MS = 50.0
 MEMORY_GOAL_MB = 350.0
 
-FIRST_PAINT = """
-import time, sys
-started = float(sys.argv[1])
-from PySide6.QtCore import QObject, QEvent
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from desktop.main_window import MainWindow
-window = MainWindow()
-window.open_template("lenet5")
-
-class FirstPaint(QObject):
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            print(f"{time.time() - started:.4f}", flush=True)
-            app.exit(0)
-        return False
-
-watcher = FirstPaint()
-window.view.viewport().installEventFilter(watcher)
-window.show()
-app.exec()
-assert "tensorflow" not in sys.modules
-"""
-
 
 def first_paint_seconds() -> float:
-    started = time.time()
-    out = subprocess.run([sys.executable, "-c", FIRST_PAINT, str(started)], capture_output=True,
-                         text=True, cwd=ROOT, timeout=120, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    """`python -m desktop` with a scratch home, as a user starts it, to its first paint."""
+    with tempfile.TemporaryDirectory() as home:
+        return seconds_to_first_paint([sys.executable, "-m", "desktop"], scratch_environment(home))
 
 
 def import_tensorflow_seconds() -> float:
@@ -111,8 +88,6 @@ def resident_megabytes() -> float:
 
 def training_stall_and_memory(epochs: int = 8) -> tuple[float, float, float, int]:
     """(longest event-loop stall in ms, GUI memory in MB, seconds trained, events seen)."""
-    import tempfile
-
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -22,7 +22,7 @@ WORKER_TIMEOUT_S = 300
 def _build_templates(results) -> None:
     """Worker side: build every template with Keras; report (key, keras params, our params)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from desktop.engine_client import native_log_filter
+    from engine.native_log import native_log_filter
 
     try:
         from engine.build import build_model

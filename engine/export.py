@@ -11,17 +11,14 @@ import ast
 import builtins
 import inspect
 import keyword
-import os
 import re
-import tempfile
-from contextlib import suppress
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.build import _model_name, build_model, keras_kwargs
-from engine.errors import ProjectError, cannot_write
-from engine.graph.io import file_mode_for
+from engine.errors import ProjectError
+from engine.graph.io import atomic_write_with
 from engine.graph.spec import NetworkSpec, topological_order
 from engine.graph.validate import ERROR, output_node_id, validate
 
@@ -38,7 +35,7 @@ def export_keras(spec: NetworkSpec, path) -> None:
         raise ProjectError(f"Cannot export to {path.name}: a Keras model file must end in '.keras'.")
     _refuse_invalid(spec)
     model = build_model(spec)
-    _write_atomically(path, lambda temporary: model.save(temporary), suffix=".keras")
+    atomic_write_with(path, lambda temporary: model.save(temporary), suffix=".keras")
 
 
 # -- Python script ------------------------------------------------------------------------------
@@ -46,7 +43,7 @@ def export_keras(spec: NetworkSpec, path) -> None:
 def export_python(spec: NetworkSpec, path) -> None:
     """Write python_script(spec) to `path`."""
     text = python_script(spec)
-    _write_atomically(Path(path), lambda temporary: temporary.write_text(text, encoding="utf-8"),
+    atomic_write_with(Path(path), lambda temporary: temporary.write_text(text, encoding="utf-8"),
                       suffix=".py")
 
 
@@ -181,19 +178,3 @@ def _refuse_invalid(spec: NetworkSpec) -> None:
                            f"exported:\n{listing}")
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None], suffix: str) -> None:
-    """Let `write` fill a temporary file beside `path`, then rename it over `path`."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=suffix)
-        os.close(handle)
-    except OSError as error:
-        raise cannot_write(f"write {path}", error) from None
-    try:
-        write(Path(temporary))
-        os.chmod(temporary, file_mode_for(path))  # mkstemp makes a private (0600) file
-        os.replace(temporary, path)
-    except OSError as error:
-        raise cannot_write(f"write {path}", error) from None
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(temporary)

@@ -80,9 +80,8 @@ def strip_symbol_tables(folder: Path) -> None:
 
 
 def package_windows() -> list[Path]:
-    compiler = shutil.which("iscc") or shutil.which("ISCC") or next(
-        (str(path) for path in (Path(os.environ.get("ProgramFiles(x86)", "C:/Program Files (x86)"))
-                                / "Inno Setup 6" / "ISCC.exe",) if path.exists()), None)
+    default = Path(os.environ.get("ProgramFiles(x86)", "C:/Program Files (x86)")) / "Inno Setup 6" / "ISCC.exe"
+    compiler = shutil.which("iscc") or (str(default) if default.exists() else None)
     if compiler is None:
         raise SystemExit("Inno Setup 6 (ISCC.exe) is needed to build the Windows installer: "
                          "https://jrsoftware.org/isinfo.php (or `choco install innosetup`)")

@@ -90,6 +90,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_folder(folder)
 
 
+def atomic_write_with(path: Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
+    """Let `write` fill a temporary file beside `path` (for writers that want a path, such
+    as model.save), then rename it over `path`: never half a file."""
+    path = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=suffix)
+        os.close(handle)
+    except OSError as error:
+        raise cannot_write(f"write {path}", error) from None
+    try:
+        write(Path(temporary))
+        os.chmod(temporary, file_mode_for(path))  # mkstemp makes a private (0600) file
+        os.replace(temporary, path)
+    except OSError as error:
+        raise cannot_write(f"write {path}", error) from None
+    finally:
+        _remove_quietly(temporary)
+
+
 def file_mode_for(path: Path) -> int:
     """The replaced file's permissions, or a new file's as the umask says (like open())."""
     try:

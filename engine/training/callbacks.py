@@ -55,6 +55,7 @@ class StudioCallback(keras.callbacks.Callback):
         self._last_checkpoint_time = time.perf_counter()
         self._last_checkpoint_cost = 0.0
         self._snapshot = None  # (epoch, model variables, optimizer variables) not yet on disk
+        self._checkpoint_uncommitted = False  # saved, but run.json still names the previous one
         self._gradient_probe = GradientProbe(network, loss_fn)
 
     # -- batches ---------------------------------------------------------------------------
@@ -157,13 +158,16 @@ class StudioCallback(keras.callbacks.Callback):
         self._last_checkpoint_cost = self._last_checkpoint_time - started
         self._snapshot = None
         self.state.checkpoint_epoch = epoch
+        self._checkpoint_uncommitted = True
 
     def _write_status(self) -> None:
         state = self.state
         best = max((e.get("val_accuracy") or 0.0) for e in state.history)
         self.folder.write_status({**self.folder.status(), "epochs_completed": state.epochs_completed,
                                   "checkpoint_epoch": state.checkpoint_epoch, "best_val_accuracy": best})
-        self.folder.drop_uncommitted_checkpoints()
+        if self._checkpoint_uncommitted:  # run.json names the new one now: the old can go
+            self.folder.drop_checkpoints_except(state.checkpoint_epoch)
+            self._checkpoint_uncommitted = False
 
     def roll_back_to_last_epoch(self) -> None:
         """After a stop mid-epoch: put the weights of the last completed epoch back and

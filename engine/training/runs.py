@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ProjectError, cannot_write
-from engine.graph.io import atomic_write_bytes, atomic_write_text, spec_from_json
+from engine.graph.io import atomic_write_bytes, atomic_write_text, atomic_write_with, spec_from_json
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.training.config import TrainingConfig
 
@@ -96,14 +96,7 @@ class RunFolder:
 
     def save_model(self, model, name: str) -> None:
         """model.save() into a temporary .keras file, then rename: never half a model."""
-        target = self.path / name
-        temp = self.path / f".{name}.partial.keras"
-        try:
-            model.save(temp)
-            temp.replace(target)
-        except OSError as error:
-            temp.unlink(missing_ok=True)
-            raise cannot_write(f"write {target}", error) from None
+        atomic_write_with(self.path / name, lambda temporary: model.save(temporary), suffix=".keras")
 
     def save_kernels(self, epoch: int, kernels: dict[str, np.ndarray]) -> None:
         if not kernels:
@@ -179,9 +172,9 @@ class RunFolder:
         """Save beside the committed one; it counts once run.json names its epoch."""
         self.save_model(model, self.checkpoint_path(epoch).name)
 
-    def drop_uncommitted_checkpoints(self) -> None:
-        """After run.json was written: every checkpoint but the one it names goes."""
-        keep = self.checkpoint
+    def drop_checkpoints_except(self, epoch: int) -> None:
+        """After run.json has named the checkpoint of `epoch`: every other one goes."""
+        keep = self.checkpoint_path(epoch)
         for path in self.path.glob("checkpoint*.keras"):
             if path != keep:
                 path.unlink(missing_ok=True)
@@ -196,7 +189,7 @@ class RunFolder:
 
     @property
     def checkpoint(self) -> Path:
-        """The checkpoint run.json commits to (runs from before 0.1 have checkpoint.keras)."""
+        """The checkpoint run.json commits to (earlier runs have checkpoint.keras)."""
         try:
             epoch = self._committed_epoch()
         except (ProjectError, TypeError, ValueError):
