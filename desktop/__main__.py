@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             window.open_path(argv[0])
     window.view.show_network()
     status = app.exec()
+    window.engine.shutdown()  # the warm workers end with the app (a run stays resumable)
     window.deleteLater()  # tear the window down while the application still exists
     app.processEvents()
     release_clipboard(app)

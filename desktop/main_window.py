@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QWidget)
@@ -19,6 +19,7 @@ from desktop.recovery import AutosaveController, RecoveryStore
 from desktop.settings import Settings, decode_bytes
 from desktop.style import MIME_NODES
 from desktop.engine_client import EngineClient
+from desktop.workers import Engine, shared_engine
 from desktop.panels.inspector import InspectorPanel
 from desktop.panels.lab import FeaturesLab
 from desktop.panels.monitor import TrainingMonitor
@@ -42,19 +43,36 @@ PROJECT_FILTER = "CNN Studio project (*.json)"
 PASTE_OFFSET = 40.0
 
 
+class _FirstPaint(QObject):
+    """Calls `then` once, after `widget` has painted for the first time."""
+
+    def __init__(self, widget: QWidget, then):
+        super().__init__(widget)
+        self.then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint and self.then is not None:
+            then, self.then = self.then, None
+            watched.removeEventFilter(self)
+            then()
+        return False
+
+
 class MainWindow(QMainWindow):
     """settings / recovery: where recent files, window layout and autosaves live (the app
     passes the user's; tests pass temporary ones or none)."""
 
     def __init__(self, document: ProjectDocument | None = None, settings: Settings | None = None,
-                 recovery: RecoveryStore | None = None):
+                 recovery: RecoveryStore | None = None, engine: Engine | None = None):
         super().__init__()
+        self.engine = engine or shared_engine()
         self.document = document or ProjectDocument(parent=self)
         self.settings = settings
         self.autosave = AutosaveController(self.document, recovery, parent=self) if recovery else None
         self.task: EngineTask | None = None
         self.runs_root_override: Path | None = None  # tests and the CLI-like uses set this
-        self.trainer = EngineClient(self)
+        self.trainer = EngineClient(self, engine=self.engine)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
@@ -91,6 +109,11 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_window_layout()
         self._refresh_recent_menu()
+        self._warm_after_first_paint = _FirstPaint(self.view.viewport(), self._first_painted)
+
+    def _first_painted(self) -> None:
+        """TensorFlow loads in the workers while the user reads the canvas."""
+        QTimer.singleShot(0, self.engine.warm_up)
 
     # -- layout ------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -188,6 +211,7 @@ class MainWindow(QMainWindow):
         panel.continue_requested.connect(client.continue_training)
         panel.stop_requested.connect(client.stop)
         client.state_changed.connect(panel.set_state)
+        client.state_changed.connect(monitor.set_state)  # "Paused" is shown as such
         client.event_received.connect(monitor.handle_event)
         client.event_received.connect(self.lab.handle_event)  # kernels forming, live
         for signal in (client.started, client.batch_ended, client.epoch_ended):
@@ -195,9 +219,14 @@ class MainWindow(QMainWindow):
         client.finished.connect(self._training_finished)
         client.stopped.connect(self._training_stopped)
         client.failed.connect(self._training_failed)
+        # The Runs list follows the run live: its status and epochs as they happen.
+        client.started.connect(lambda _: self.runs.refresh())
+        client.epoch_ended.connect(lambda _: self.runs.refresh())
         self.runs.open_spec_requested.connect(self.open_run_spec)
         self.runs.show_run_requested.connect(self.show_run)
         self.runs.resume_requested.connect(self.resume_training)
+        self.runs.export_requested.connect(self.export_run_dialog)
+        self.runs.selection_changed.connect(self._runs_selected)
         self.runs.set_root(self.runs_root())
         self.document.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
 
@@ -237,17 +266,25 @@ class MainWindow(QMainWindow):
         self.docks["Monitor"].raise_()
         self.trainer.resume(run_dir)
 
+    def _runs_selected(self, paths: list) -> None:
+        """The Features Lab follows the run picked in the Runs list (one with a model)."""
+        if len(paths) == 1 and (Path(paths[0]) / "model.keras").is_file() \
+                and not self.trainer.is_running():
+            self.lab.set_run(paths[0])
+
     def _training_finished(self, event: dict) -> None:
         self.runs.refresh()
-        self.lab.set_run(event["run_dir"])
+        self.lab.training_ended(event["run_dir"])
         self.statusBar().showMessage(f"Training finished: test accuracy {100 * event['test_accuracy']:.1f}%", 10000)
 
     def _training_stopped(self, event: dict) -> None:
         self.runs.refresh()
+        self.lab.training_ended(event.get("run_dir"))
         self.statusBar().showMessage(event.get("message", "Training stopped."), 10000)
 
     def _training_failed(self, event: dict) -> None:
         self.runs.refresh()
+        self.lab.training_ended(event.get("run_dir"))
         message = event.get("message", "Training failed.")
         if event.get("resumable") and event.get("run_dir"):
             answer = QMessageBox.question(
@@ -504,11 +541,28 @@ class MainWindow(QMainWindow):
                        lambda out: self.statusBar().showMessage(f"Saved {out}", 8000),
                        spec=self.document.spec, path=str(path))
 
+    def export_run_dialog(self, run_dir: str) -> None:
+        """Export a run's trained model: .keras, or a Keras script with its weights beside it."""
+        name = Path(run_dir).name
+        keras_filter, script_filter = "Keras model (*.keras)", "Keras script + weights (*.py)"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the trained model", str(Path(self._start_folder()) / f"{name}.keras"),
+            f"{keras_filter};;{script_filter}")
+        if path:
+            suffix = ".py" if chosen == script_filter else ".keras"
+            self.export_trained_model(run_dir, path if path.endswith((".py", ".keras")) else path + suffix)
+
+    def export_trained_model(self, run_dir: str | Path, path: str | Path) -> None:
+        extra = " (and its .weights.h5)" if str(path).endswith(".py") else ""
+        self._run_task("export_run", f"Exporting the trained model to {Path(path).name}...",
+                       lambda out: self.statusBar().showMessage(f"Saved {out}{extra}", 8000),
+                       run_dir=str(run_dir), path=str(path))
+
     def _run_task(self, kind: str, message: str, on_done, **arguments) -> None:
         if self.task is not None and self.task.is_running():
             self.statusBar().showMessage("Another import or export is still running.", 6000)
             return
-        self.task = EngineTask(self)
+        self.task = EngineTask(self, engine=self.engine)
         self.task.finished.connect(lambda _: self._task_ended())  # first: on_done may set a message
         self.task.finished.connect(on_done)
         self.task.failed.connect(lambda error: (self._task_ended(),

@@ -1,8 +1,8 @@
 """`cnn-studio self-test`: prove an installation works, end to end.
 
-1. every template builds in Keras (in a worker process) with the parameter count the
-   editor shows;
-2. LeNet-5 trains one epoch on the built-in digits in the training worker;
+1. every template builds in Keras (in the warm inspection worker) with the parameter count
+   the editor shows;
+2. LeNet-5 trains one epoch on the built-in digits in the warm training worker;
 3. the main window opens (offscreen when there is no display) and paints.
 Exit 0 only when all three worked. This is what the installers are checked with.
 """
@@ -19,43 +19,19 @@ from pathlib import Path
 WORKER_TIMEOUT_S = 300
 
 
-def _build_templates(results) -> None:
-    """Worker side: build every template with Keras; report (key, keras params, our params)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from engine.native_log import native_log_filter
+def check_templates(app) -> tuple[bool, str]:
+    """Every template built in the warm inspection worker (Keras) vs the editor's count."""
+    from desktop.workers import run_job
+    from engine.errors import ProjectError
 
     try:
-        from engine.build import build_model
-        from engine.graph.shapes import infer
-        from engine.templates import load_template, template_keys
-
-        rows = []
-        with native_log_filter():  # TensorFlow's start-up lines are not the self-test's output
-            for key in template_keys():
-                spec = load_template(key)
-                rows.append((key, build_model(spec).count_params(), infer(spec).total_params))
-        results.put(("ok", rows))
-    except Exception as error:  # noqa: BLE001 - reported to the parent as a failed check
-        results.put(("error", f"{type(error).__name__}: {error}"))
-
-
-def check_templates() -> tuple[bool, str]:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    worker = context.Process(target=_build_templates, args=(results,), daemon=True)
-    worker.start()
-    try:
-        status, payload = results.get(timeout=WORKER_TIMEOUT_S)
-    except Exception:  # noqa: BLE001 - queue.Empty or a dead worker
-        worker.kill()
-        return False, "the Keras worker did not answer"
-    worker.join(timeout=30)
-    if status != "ok":
-        return False, payload
-    wrong = [f"{key}: Keras {keras} vs {ours}" for key, keras, ours in payload if keras != ours]
+        rows = run_job("build_templates", timeout=WORKER_TIMEOUT_S)
+    except ProjectError as error:
+        return False, str(error)
+    wrong = [f"{key}: Keras {keras} vs {ours}" for key, keras, ours in rows if keras != ours]
     if wrong:
         return False, "; ".join(wrong)
-    return True, f"{len(payload)} templates built, parameter counts agree"
+    return True, f"{len(rows)} templates built, parameter counts agree"
 
 
 def check_training_and_window(app) -> list[tuple[str, bool, str]]:
@@ -103,11 +79,15 @@ def main() -> int:
 
     from desktop.__main__ import release_clipboard
 
+    from desktop.workers import shared_engine
+
     started = time.perf_counter()
-    ok, detail = check_templates()
-    checks = [("every template builds in Keras", ok, detail)]
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    shared_engine().warm_up()
+    ok, detail = check_templates(app)
+    checks = [("every template builds in Keras", ok, detail)]
     checks += check_training_and_window(app)
+    shared_engine().shutdown()
     for name, passed, info in checks:
         print(f"[{'ok' if passed else 'FAILED'}] {name}: {info}")
     failed = sum(not passed for _, passed, _ in checks)

@@ -2,7 +2,8 @@
 
 Bad input (missing file, broken JSON, unknown template) prints one line on stderr and
 exits 2; `check` exits 1 when the network has errors. Keras is imported only by the
-subcommands that need it.
+subcommands that need it, and only after every path argument has been checked (exists, is
+the right kind of file or folder, is readable), so a wrong path is refused at once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import signal
 import textwrap
 import sys
+from functools import partial
 from pathlib import Path
 
 from engine import __version__
@@ -21,6 +23,7 @@ from engine.graph.io import load_spec, save_spec
 from engine.graph.shapes import NetworkInfo, ReceptiveField, infer
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.graph.validate import ERROR, Diagnostic, validate
+from engine.paths import input_file, input_folder, output_file
 from engine.templates import list_templates, load_template
 from engine.training.config import LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, Augmentation, TrainingConfig
 from engine.training.progress import ProgressPrinter
@@ -28,6 +31,10 @@ from engine.training.runs import RunFolder, default_runs_root, list_runs
 from engine.training.session import run_training
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
+# Checks of path arguments (see _add_path): each raises ProjectError with one line.
+READ_PROJECT = partial(input_file, what="project file")
+WRITE_PROJECT = partial(output_file, what="project file")
+READ_RUN = partial(input_folder, what="run folder")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
+        _check_paths(args)
         return args.handler(args)
     except ProjectError as error:
         print(f"cnn-studio: {_one_line(str(error))}", file=sys.stderr)
@@ -62,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
     new = commands.add_parser("new", help="write a template out as a project file")
     new.add_argument("--template", required=True, metavar="NAME")
-    new.add_argument("-o", "--output", required=True, metavar="PROJECT.json")
+    _add_path(new, "-o", "--output", check=WRITE_PROJECT, required=True, metavar="PROJECT.json")
     new.set_defaults(handler=_new)
 
     templates = commands.add_parser("templates", help="list the built-in networks")
@@ -71,14 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a network as a .keras model or a Python script")
     _add_source(export)
     target = export.add_mutually_exclusive_group(required=True)
-    target.add_argument("--keras", metavar="OUT.keras", help="the built model, Keras format")
-    target.add_argument("--python", metavar="OUT.py", help="a standalone Keras script rebuilding it")
+    _add_path(export, "--keras", group=target, check=partial(output_file, what=".keras file"),
+              metavar="OUT.keras", help="the built model, Keras format")
+    _add_path(export, "--python", group=target, check=partial(output_file, what="Python file"),
+              metavar="OUT.py", help="a standalone Keras script rebuilding it")
     export.set_defaults(handler=_export)
 
     train = commands.add_parser("train", help="train a network on a dataset (a run folder is saved)")
     _add_source(train)
-    train.add_argument("--dataset", required=True, help="digits, faces, shapes, mnist, fashion_mnist, "
-                       "cifar10, folder:PATH or npz:PATH (see `datasets`)")
+    _add_path(train, "--dataset", check=_dataset_path, required=True, help="digits, faces, shapes, "
+              "mnist, fashion_mnist, cifar10, folder:PATH or npz:PATH (see `datasets`)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
@@ -93,16 +103,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="mirrored: all visible GPUs (TensorFlow)")
     train.add_argument("--max-samples", type=int, default=None, help="use at most this many images")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", metavar="DIR", help="where run folders go (default: runs/ beside the "
-                       "project, or here)")
+    _add_path(train, "--out", check=_runs_folder, metavar="DIR", help="where run folders go "
+              "(default: runs/ beside the project, or here)")
     train.set_defaults(handler=_train)
 
     resume = commands.add_parser("resume", help="continue a stopped or crashed run")
-    resume.add_argument("run_dir", metavar="RUN_DIR")
+    _add_path(resume, "run_dir", check=READ_RUN, metavar="RUN_DIR")
     resume.set_defaults(handler=_resume)
 
     runs = commands.add_parser("runs", help="table of the runs in a folder")
-    runs.add_argument("folder", nargs="?", default="runs", metavar="DIR")
+    _add_path(runs, "folder", check=_runs_folder, nargs="?", default="runs", metavar="DIR")
     runs.set_defaults(handler=_runs)
 
     datasets = commands.add_parser("datasets", help="list datasets and whether each works offline")
@@ -110,13 +120,14 @@ def _parser() -> argparse.ArgumentParser:
 
     features = commands.add_parser("features", help="hand-crafted baselines, linear probes and "
                                    "kernel matches of a finished run")
-    features.add_argument("run_dir", metavar="RUN_DIR")
+    _add_path(features, "run_dir", check=READ_RUN, metavar="RUN_DIR")
     features.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     features.set_defaults(handler=_features)
 
     imported = commands.add_parser("import", help="turn a .keras model into a project file")
-    imported.add_argument("model", metavar="MODEL.keras")
-    imported.add_argument("-o", "--output", required=True, metavar="PROJECT.json")
+    _add_path(imported, "model", check=partial(input_file, what=".keras model"),
+              metavar="MODEL.keras")
+    _add_path(imported, "-o", "--output", check=WRITE_PROJECT, required=True, metavar="PROJECT.json")
     imported.set_defaults(handler=_import)
     return parser
 
@@ -124,7 +135,37 @@ def _parser() -> argparse.ArgumentParser:
 def _add_source(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--template", metavar="NAME", help="a built-in network (see `templates`)")
-    source.add_argument("project", nargs="?", metavar="PROJECT.json", help="a project file")
+    _add_path(parser, "project", group=source, check=READ_PROJECT, nargs="?", metavar="PROJECT.json",
+              help="a project file")
+
+
+# -- path arguments: checked in main() before any command runs ---------------------------------
+
+def _add_path(parser: argparse.ArgumentParser, *flags: str, check, group=None, **options) -> None:
+    """An argument naming a path; `check(value)` raises ProjectError for a bad one. (argparse's
+    own type= errors would print the usage too; a bad path is one line.)"""
+    action = (group or parser).add_argument(*flags, **options)
+    checks = parser.get_default("path_checks") or []
+    parser.set_defaults(path_checks=[*checks, (action.dest, check)])
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    for dest, check in getattr(args, "path_checks", None) or []:
+        value = getattr(args, dest, None)
+        if value is not None:
+            check(value)
+
+
+def _runs_folder(path: str) -> None:
+    """A folder of run folders: need not exist yet (it is created), but if it does, a folder."""
+    if os.path.lexists(path):
+        input_folder(path, "folder")
+
+
+def _dataset_path(name: str) -> None:
+    from engine.datasets import check_dataset_path  # NumPy only; Keras loads on first use
+
+    check_dataset_path(name)
 
 
 def _load_source(args: argparse.Namespace) -> NetworkSpec:

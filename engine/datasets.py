@@ -18,6 +18,7 @@ Keras, scikit-learn and scikit-image are imported on first use: listing datasets
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -25,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from engine.errors import ProjectError
+from engine.paths import special_kind
 from engine.shapes_dataset import DEFAULT_IMAGE_SIZE, DEFAULT_PER_CLASS, SHAPE_CLASSES, \
     class_counts, generate_shapes
 
@@ -232,6 +234,26 @@ def _check_options(options: _LoadOptions) -> None:
                            f"got {options.max_samples!r}.")
 
 
+def check_dataset_path(name: str) -> None:
+    """For folder:PATH and npz:PATH, refuse a missing, unreadable or wrong kind of path now,
+    cheaply (before Keras loads); other dataset names pass unchecked."""
+    text = str(name).strip()
+    if text.startswith(FOLDER_PREFIX):
+        _class_folders(_path_after_prefix(text, FOLDER_PREFIX))
+    elif text.startswith(NPZ_PREFIX):
+        _open_npz(_path_after_prefix(text, NPZ_PREFIX)).close()  # reads the zip's directory only
+
+
+def _refuse_special_file(path: Path, expected: str) -> None:
+    """ProjectError if path is a pipe, device or socket (reading one may block or not end)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the caller's own checks say so
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ProjectError(f"{path} is {special_kind(mode)}, not {expected}.")
+
+
 def _path_after_prefix(text: str, prefix: str) -> Path:
     path = text[len(prefix):].strip()
     if not path:
@@ -241,11 +263,26 @@ def _path_after_prefix(text: str, prefix: str) -> Path:
 
 
 def _load_digits(options: _LoadOptions):
-    from sklearn.datasets import load_digits
+    images, target = _digits_arrays()
+    return tuple(str(digit) for digit in range(10)), images.copy(), target.copy()
 
-    digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[..., None]  # pixel values are 0..16
-    return tuple(str(digit) for digit in range(10)), images, digits.target
+
+_DIGITS: list = []  # (images, target), read once per process: a warm worker reuses them
+
+
+def _digits_arrays():
+    if not _DIGITS:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        _DIGITS.append(((digits.images / 16.0).astype(np.float32)[..., None],  # pixels 0..16
+                        digits.target))
+    return _DIGITS[0]
+
+
+def warm_up_builtin() -> None:
+    """Read the default dataset now (a warm worker's start-up), so the first run skips it."""
+    _digits_arrays()
 
 
 def _load_faces(options: _LoadOptions):
@@ -509,6 +546,7 @@ def _class_folders(root: Path) -> list[Path]:
     if not root.exists():
         raise ProjectError(f"The image folder {root} does not exist; check the path after "
                            f"{FOLDER_PREFIX}.")
+    _refuse_special_file(root, "a folder")
     if not root.is_dir():
         hint = f" For a .npz file write {NPZ_PREFIX}{root}." if root.suffix == ".npz" else ""
         raise ProjectError(f"{root} is a file, not a folder: {FOLDER_PREFIX}PATH needs a folder "
@@ -616,6 +654,7 @@ def load_npz(path: Path):
 def _open_npz(path: Path):
     import zipfile
 
+    _refuse_special_file(path, "a .npz file")  # open() on a named pipe would wait forever
     try:
         with open(path, "rb") as stream:
             magic = stream.read(6)

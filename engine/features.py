@@ -221,13 +221,16 @@ BASELINES = (
 )
 
 
-def run_baselines(splits: DatasetSplits) -> list[dict]:
+def run_baselines(splits: DatasetSplits, progress=None) -> list[dict]:
     """Fit each hand-crafted-feature classifier on the train split; accuracies on val/test.
 
-    train_time covers feature extraction of all splits and the fit.
+    train_time covers feature extraction of all splits and the fit. progress(message,
+    fraction of the baselines done) is called before each.
     """
     rows = []
-    for name, features, extract in BASELINES:
+    for done, (name, features, extract) in enumerate(BASELINES):
+        if progress is not None:
+            progress(f"Baseline: {name}…", done / len(BASELINES))
         start = time.perf_counter()
         x_train, x_val, x_test = (extract(x) for x in (splits.x_train, splits.x_val, splits.x_test))
         model = _classifier().fit(x_train, splits.y_train)
@@ -247,7 +250,7 @@ def _probe_vectors(activations: np.ndarray) -> np.ndarray:
     return activations.reshape(len(activations), -1)
 
 
-def linear_probes(model, splits: DatasetSplits, max_samples: int = 2000) -> list[dict]:
+def linear_probes(model, splits: DatasetSplits, max_samples: int = 2000, progress=None) -> list[dict]:
     """Logistic regression on each layer's (frozen) activations, layer by layer in order.
 
     Every layer except InputLayer and Dropout is probed. Spatial maps (H, W, C) are
@@ -272,6 +275,8 @@ def linear_probes(model, splits: DatasetSplits, max_samples: int = 2000) -> list
     train_features, test_features = activations(x_train), activations(x_test)
     rows = []
     for depth, (layer, train, test) in enumerate(zip(probed, train_features, test_features)):
+        if progress is not None:
+            progress(f"Linear probe on {layer.name}…", depth / len(probed))
         probe = _classifier().fit(train, y_train)
         rows.append({"layer": layer.name, "type": type(layer).__name__, "depth": depth,
                      "accuracy": float(probe.score(test, y_test)), "feature_count": int(train.shape[1])})
@@ -289,25 +294,13 @@ def _run_folder(run_dir):
     return RunFolder(path)
 
 
-def _run_splits(folder, input_shape: tuple) -> DatasetSplits:
-    from engine.training.data import training_splits
-
-    return training_splits(folder.spec(), folder.config())
-
-
 def load_run_data(run_dir) -> tuple:
-    """(trained Keras model, the exact DatasetSplits the run trained on, adapted to the model)."""
-    folder = _run_folder(run_dir)
-    import keras
+    """(trained Keras model, the exact DatasetSplits the run trained on, adapted to the model),
+    both cached per run in this process (engine.inspection)."""
+    from engine import inspection
 
-    import engine.layers  # noqa: F401  registers the custom layers for safe loading
-
-    try:
-        model = keras.saving.load_model(folder.path / "model.keras", safe_mode=True)
-    except Exception as error:  # a damaged or foreign file: one readable message
-        raise ProjectError(f"Cannot load {folder.path / 'model.keras'}: {error}") from None
-    input_shape = tuple(model.inputs[0].shape[1:])
-    return model, _run_splits(folder, input_shape)
+    _run_folder(run_dir)
+    return inspection.load_run_model(run_dir), inspection.run_data(run_dir)
 
 
 def first_conv_kernel(model) -> tuple[str, np.ndarray] | None:
@@ -322,20 +315,24 @@ def first_conv_kernel(model) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def compare_run(run_dir) -> dict:
+def compare_run(run_dir, progress=None) -> dict:
     """Hand-crafted baselines vs the run's CNN, linear probes, and first-layer kernel matches.
 
     Baselines use the same split and the same images the CNN saw (adapted to its input,
     e.g. digits resized to 32 x 32 for LeNet-5), so the comparison is like for like.
     """
+    report = progress or (lambda message, fraction: None)
+    report("Loading the run…", 0.0)
     model, splits = load_run_data(run_dir)
     metrics = _run_folder(run_dir).metrics() or {}
     first = first_conv_kernel(model)
+    baselines = run_baselines(splits, lambda message, done: report(message, 0.05 + 0.45 * done))
+    probes = linear_probes(model, splits, progress=lambda message, done: report(message, 0.5 + 0.5 * done))
     return {
-        "baselines": run_baselines(splits),
+        "baselines": baselines,
         "cnn": {"test_accuracy": metrics.get("test_accuracy"),
                 "training_time": metrics.get("training_time")},
-        "probes": linear_probes(model, splits),
+        "probes": probes,
         "kernel_layer": first[0] if first else None,
         "kernel_matches": match_kernels(first[1]) if first else [],
     }

@@ -24,6 +24,7 @@ from engine.blocks.catalog import BLOCKS_BY_TYPE, BlockType
 from engine.errors import ProjectError
 from engine.graph.layout import layered_positions
 from engine.graph.spec import EdgeSpec, NetworkSpec, NodeSpec
+from engine.paths import input_file
 
 _VALID_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")  # what validate() accepts in a block name
 
@@ -60,18 +61,18 @@ def spec_from_model(model) -> NetworkSpec:
 # -- loading ------------------------------------------------------------------------------
 
 def _load_safely(path: Path):
-    import keras
-
-    import engine.layers  # noqa: F401  (registers the custom layers so they load)
-
-    if not path.is_file():
-        raise ProjectError(f"Cannot import {path}: there is no such file.")
+    # Checked before Keras loads (seconds): a wrong path is refused at once.
+    input_file(path, ".keras model")
     if path.suffix.lower() != ".keras":
         raise ProjectError(f"Cannot import {path.name}: only Keras 3 '.keras' files can be imported "
                            "(not .h5 or SavedModel). Re-save the model with model.save('name.keras').")
     if not zipfile.is_zipfile(path):
         raise ProjectError(f"Cannot import {path.name}: it is not a valid .keras file (a .keras "
                            "file is a zip archive); it may be damaged or of another format.")
+    import keras
+
+    import engine.layers  # noqa: F401  (registers the custom layers so they load)
+
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types; the user needs the reason, not a trace

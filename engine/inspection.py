@@ -22,6 +22,8 @@ from engine.errors import ProjectError
 _MODELS: dict[str, tuple[float, object]] = {}      # run dir -> (model.keras mtime, model)
 _SUBMODELS: dict[tuple, object] = {}               # (run dir, mtime, what, names) -> sub-model
 _DATA: dict[str, object] = {}                      # run dir -> adapted DatasetSplits
+_MAPS: dict[tuple, np.ndarray] = {}                # (run, mtime, layer, image digest) -> maps
+MAX_CACHED_MAPS = 64
 DEFAULT_PHOTO_SIZE = 96  # photo side for a network whose input size is variable (None)
 
 
@@ -81,7 +83,7 @@ def _input_hw(model) -> tuple[int | None, int | None, int]:
     return shape[0], shape[1], shape[2]
 
 
-def _run_data(run_dir):
+def run_data(run_dir):
     key = _key(run_dir)
     if key in _DATA:
         return _DATA[key]
@@ -96,7 +98,7 @@ def _run_data(run_dir):
 def run_images(run_dir, split: str = "test", count: int = 16) -> dict:
     """The first `count` images of the run's own split (train / validation / test), loaded
     exactly as the Trainer loads them and adapted to the network input."""
-    data = _run_data(run_dir)
+    data = run_data(run_dir)
     pairs = {"train": (data.x_train, data.y_train), "validation": (data.x_val, data.y_val),
              "val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test)}
     if split not in pairs:
@@ -201,12 +203,21 @@ def _outputs_model(run_dir, names: tuple):
 def feature_maps(run_dir, layer_name: str, image) -> np.ndarray:
     """The activations of `layer_name` for one image: (h, w, channels) float32 (or the
     layer's own output shape for non-spatial layers)."""
+    import hashlib
+
     import keras
 
+    batch = _batch(image)
     sub = _outputs_model(run_dir, (layer_name,))
-    output = sub(_batch(image), training=False)
-    output = output[0] if isinstance(output, (list, tuple)) else output
-    return np.asarray(keras.ops.convert_to_numpy(output)[0], dtype=np.float32)
+    key = (_key(run_dir), _MODELS[_key(run_dir)][0], layer_name, batch.shape,
+           hashlib.blake2b(batch.tobytes(), digest_size=16).digest())
+    if key not in _MAPS:
+        output = sub(batch, training=False)
+        output = output[0] if isinstance(output, (list, tuple)) else output
+        if len(_MAPS) >= MAX_CACHED_MAPS:
+            _MAPS.pop(next(iter(_MAPS)))  # the oldest
+        _MAPS[key] = np.asarray(keras.ops.convert_to_numpy(output)[0], dtype=np.float32)
+    return _MAPS[key]
 
 
 # --------------------------------------------------------------------------- receptive fields
@@ -625,7 +636,7 @@ def embedding(run_dir, max_points: int = 800) -> dict:
     features of the layer that feeds the output layer."""
     import keras
 
-    data = _run_data(run_dir)
+    data = run_data(run_dir)
     images = np.asarray(data.x_test[:max_points], dtype=np.float32)
     labels = np.asarray(data.y_test[:max_points], dtype=np.int64)
     model = load_run_model(run_dir)

@@ -7,9 +7,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Release the clipboard before the interpreter exits (see desktop.__main__)."""
+    """End the warm engine workers; release the clipboard before the interpreter exits (see
+    desktop.__main__)."""
     import sys
 
+    workers = sys.modules.get("desktop.workers")
+    if workers is not None and workers._shared is not None:
+        workers._shared.shutdown()
     if "PySide6.QtWidgets" not in sys.modules:
         return
     from PySide6.QtWidgets import QApplication

@@ -2,8 +2,9 @@
 hand-crafted ones.
 
 Pure-numpy views (kernels, the filter bank, hand-crafted responses, receptive fields) run
-here; anything needing the model runs in a worker (desktop.engine_tasks, kinds "lab_*"), one
-task per user action, started lazily when a tab is first shown. This module never imports
+here; anything needing the model runs in the warm inspection worker (desktop.engine_tasks,
+tasks "lab_*" of engine.tasks), which keeps the run's model loaded; one job per user action,
+started lazily when a tab is first shown. This module never imports
 TensorFlow/Keras.
 """
 
@@ -206,9 +207,11 @@ class _WorkerTab(QWidget):
     def __init__(self, lab: FeaturesLab):
         super().__init__()
         self.lab = lab
-        self.task = EngineTask(self)
+        # A newer request of this tab replaces one still waiting: no stale work queues up.
+        self.task = EngineTask(self, supersede=f"lab:{type(self).__name__}")
         self.task.finished.connect(self._finished)
         self.task.failed.connect(self._failed)
+        self.task.progress.connect(self._progressed)
         self.status = _status_label()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -240,11 +243,18 @@ class _WorkerTab(QWidget):
             self.task.cancel()
         self.loaded_key = self.key()
         self.status.setText(message)
+        self.busy.setRange(0, 0)  # busy until the task says how far it is
         self.busy.show()
         try:
             self.task.start(kind, run_dir=self.lab.run_dir, **arguments)
         except Exception as error:  # noqa: BLE001 - shown, never raised into Qt
             self._failed(str(error))
+
+    def _progressed(self, message: str, fraction) -> None:
+        self.status.setText(message)
+        if fraction is not None:
+            self.busy.setRange(0, 100)
+            self.busy.setValue(int(100 * fraction))
 
     def _finished(self, result) -> None:
         self.busy.hide()
@@ -1043,7 +1053,7 @@ class FeaturesLab(QWidget):
         header.addWidget(self.open_image_button)
         header.addWidget(self.image_preview)
 
-        self.images_task = EngineTask(self)
+        self.images_task = EngineTask(self, supersede="lab:images")
         self.images_task.finished.connect(self._images_loaded)
         self.images_task.failed.connect(self._images_failed)
 
@@ -1093,6 +1103,16 @@ class FeaturesLab(QWidget):
             self.images_status = "Loading the run's test images…"
             self.images_task.start("lab_run_images", run_dir=run_dir, split="test", count=16)
         self._tab_shown(self.tabs.currentIndex())
+
+    def training_ended(self, run_dir: str | None) -> None:
+        """After finished / stopped / failed: show the run's trained model when it has one,
+        else keep the kernels seen live and say the run ended."""
+        if run_dir and (Path(run_dir) / "model.keras").is_file():
+            self.set_run(run_dir)
+        elif self.live:
+            self.live = False
+            self.title.setText("<b>Training ended</b> without a trained model: the kernels "
+                               "below are from its completed epochs.")
 
     def handle_event(self, event: dict) -> None:
         if event.get("type") != "filters_snapshot":

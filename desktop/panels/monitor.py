@@ -7,7 +7,13 @@ one-for-one up to MAX_BATCH_POINTS, then thinned by 2 (and every later point is 
 the doubled stride), so memory stays bounded however long the run.
 
 `show_run(history, metrics, examples)` shows a finished run from disk (RunFolder.history(),
-.metrics(), .examples()): the same plots without the per-batch curves.
+.metrics(), .examples()): the same plots without the per-batch curves. A resumed run (a
+`started` event with initial_epoch > 0) shows its earlier epochs from its run folder.
+
+The status line says what the run is doing: `show_phase(message)` before the first epoch
+starts ("Loading digits…", with a busy bar), `set_state(state)` with the training client's
+state ("paused" and "stopping" are shown as such until training goes on), else the latest
+event's progress.
 
 Tabs: "Curves" (linked x axes in epochs; a batch sits at epoch - 1 + batch / batches),
 "Gradients" (per-layer gradient norm per epoch, log scale) and "Results" (test metrics,
@@ -17,6 +23,7 @@ per-class accuracy, a clickable confusion matrix and the test images of the clic
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -32,9 +39,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
 
 from desktop.panels.inspector import severity_color
 from desktop.style import CATEGORY_COLORS, ERROR_COLOR
+from engine.errors import ProjectError
 from engine.graph.validate import WARNING
 from engine.training import events as ev
 from engine.training.progress import format_duration
+from engine.training.runs import RunFolder
 
 MAX_BATCH_POINTS = 20_000      # per-batch points kept before thinning by 2
 REFRESH_MS = 100               # plots redraw at most this often
@@ -62,6 +71,10 @@ GRADIENT_EXPLANATION = (
     "early layers far below later ones — they barely learn. Exploding gradients: norms that "
     "keep growing.")
 EMPTY_STATUS = "No training run yet: start one, or open a run from the Runs panel."
+RUN_STATES = ("idle", "starting", "training", "paused", "stopping")  # as the training client's
+STARTING_STATUS = "Starting the training run…"
+PAUSED_STATUS = "Paused — press Continue to go on"
+STOPPING_STATUS = "Stopping after this batch…"
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -239,6 +252,8 @@ class TrainingMonitor(QWidget):
         self._selected_cell: tuple[int, int] | None = None
         self._filling_table = False
         self._styling = False
+        self._run_state = "idle"                 # the training client's, kept across clear()
+        self._paused_since: float | None = None  # time.monotonic() when a pause began
         self._build()
         self.clear()
 
@@ -632,6 +647,8 @@ class TrainingMonitor(QWidget):
         self._best_epoch_override: int | None = None
         self._status = EMPTY_STATUS
         self._status_is_error = False
+        self._phase: str | None = None           # what the run does before `started`
+        self._paused_after_epoch = 0.0           # seconds paused since the last epoch_ended
         self._notes: list[str] = []
         self._progress_value = 0.0
         self._x_auto = True
@@ -653,7 +670,10 @@ class TrainingMonitor(QWidget):
             return
         handler(self, event)
         self._dirty = True
-        if kind in ev.TERMINAL or kind == ev.STARTED:
+        if kind in ev.TERMINAL:  # the run is over: no more pausing or stopping to show
+            self._phase = None
+            self.set_state("idle")
+        elif kind in (ev.STARTED, ev.PHASE):
             self.flush()
         elif not self._timer.isActive():
             self._timer.start()
@@ -685,6 +705,33 @@ class TrainingMonitor(QWidget):
         self._timer.stop()
         self._refresh()
 
+    def show_phase(self, message: str) -> None:
+        """What the run is doing before its first epoch ("Loading digits…", "Compiling…"),
+        with a busy bar; the `started` event (or the run's end) replaces it."""
+        self._phase = str(message)
+        self._status_is_error = False
+        self._dirty = True
+        self.flush()
+
+    def set_state(self, state: str) -> None:
+        """The training client's state: idle | starting | training | paused | stopping.
+        Paused and stopping are shown in the status line until the run goes on or ends."""
+        if state not in RUN_STATES:
+            raise ValueError(f"Unknown training state {state!r}; expected one of "
+                             f"{', '.join(RUN_STATES)}.")
+        if state == "paused" and self._paused_since is None:
+            self._paused_since = time.monotonic()
+        elif state != "paused" and self._paused_since is not None:
+            self._paused_after_epoch += time.monotonic() - self._paused_since
+            self._paused_since = None
+        self._run_state = state
+        self._dirty = True
+        self.flush()
+
+    @property
+    def state(self) -> str:
+        return self._run_state
+
     def best_epoch(self) -> int | None:
         """The epoch with the best validation accuracy (the finished event's, once known)."""
         if self._best_epoch_override is not None:
@@ -705,7 +752,32 @@ class TrainingMonitor(QWidget):
         return len(self._epochs)
 
     def status_text(self) -> str:
+        """The status line as shown."""
+        if self._run_state == "paused":
+            return PAUSED_STATUS + self._where()
+        if self._run_state == "stopping":
+            return STOPPING_STATUS
+        if self._getting_ready():
+            return self._phase or STARTING_STATUS
         return self._status
+
+    def _getting_ready(self) -> bool:
+        """Before the run's `started` event: nothing to measure yet, only a phase to name."""
+        return self._phase is not None or (self._run_state == "starting" and self._status == EMPTY_STATUS)
+
+    def _busy(self) -> bool:
+        """The progress bar shows activity instead of a fraction (not while paused)."""
+        return self._run_state != "paused" and self._getting_ready()
+
+    def _where(self) -> str:
+        """ " · epoch 2/5, batch 10/40": where the run is (after its latest event)."""
+        if self._last_batch is not None:
+            batch = self._last_batch
+            return (f" · epoch {batch.get('epoch')}/{self._total_epochs or '?'}, "
+                    f"batch {batch.get('batch')}/{batch.get('batches')}")
+        if self._epochs:
+            return f" · after epoch {self._epochs[-1].get('epoch')}/{self._total_epochs or '?'}"
+        return ""
 
     def notes_text(self) -> str:
         """The engine's notes on the current run (what it adjusted), one per line."""
@@ -763,15 +835,22 @@ class TrainingMonitor(QWidget):
         return "\n".join(lines)
 
     # -- event handlers (buffers only; _refresh draws) ----------------------------------------
+    def _on_phase(self, event: dict) -> None:
+        self.show_phase(event.get("message") or "")
+
     def _on_started(self, event: dict) -> None:
         initial = int(event.get("initial_epoch") or 0)
         if initial <= 0:
             self.clear()
-        else:  # a resumed run: keep what show_run put up to the checkpoint epoch
+        else:  # a resumed run: the curves show its whole history, from epoch 1
+            if not self._has_epochs_up_to(initial):
+                self.clear()
+                self._epochs = _saved_history(event.get("run_dir"), initial)
             self._drop_after(initial)
             self._results = None
             self._examples = None
             self._clear_results()
+        self._phase = None
         self._total_epochs = int(event.get("epochs") or 0)
         self._best_epoch_override = None
         self._notes = [str(note) for note in event.get("notes") or []]
@@ -784,6 +863,7 @@ class TrainingMonitor(QWidget):
         self._progress_value = initial / self._total_epochs if self._total_epochs else 0.0
 
     def _on_batch_ended(self, event: dict) -> None:
+        self._phase = None  # "Compiling the first batch…" is over
         self._last_batch = event
         epoch, batch = int(event.get("epoch", 1)), int(event.get("batch", 0))
         batches = max(int(event.get("batches") or 1), 1)
@@ -818,6 +898,8 @@ class TrainingMonitor(QWidget):
         self._status_is_error = False
 
     def _on_epoch_ended(self, event: dict) -> None:
+        self._phase = None
+        self._paused_after_epoch = 0.0  # the engine left earlier pauses out of this eta
         epoch = int(event.get("epoch", len(self._epochs) + 1))
         self._epochs = [r for r in self._epochs if int(r.get("epoch", 0)) < epoch]
         self._epochs.append({key: value for key, value in event.items() if key not in ("type", "time")})
@@ -863,6 +945,7 @@ class TrainingMonitor(QWidget):
         if not last or last.get("eta") is None:
             return None
         waited = _finite(batch_event.get("time")) - _finite(last.get("time"))
+        waited -= self._paused_after_epoch  # a pause does not bring the end closer
         return max(0.0, float(last["eta"]) - (0.0 if math.isnan(waited) else waited))
 
     def _drop_after(self, epoch: int) -> None:
@@ -874,13 +957,17 @@ class TrainingMonitor(QWidget):
     def _epoch_record(self, epoch: int) -> dict:
         return next((r for r in self._epochs if int(r.get("epoch", 0)) == epoch), {})
 
+    def _has_epochs_up_to(self, epoch: int) -> bool:
+        return set(range(1, epoch + 1)) <= {int(r.get("epoch", 0)) for r in self._epochs}
+
     # -- drawing ----------------------------------------------------------------------------------
     def _refresh(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
-        self.status_label.setText(self._status)
+        self.status_label.setText(self.status_text())
         self.status_label.setStyleSheet(f"color: {ERROR_COLOR};" if self._status_is_error else "")
+        self._show_busy(self._busy())
         self.notes_label.setText("\n".join(self._notes))
         self.notes_label.setVisible(bool(self._notes))
         self.progress.setValue(round(1000 * min(max(self._progress_value, 0.0), 1.0)))
@@ -903,6 +990,12 @@ class TrainingMonitor(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             plot.enableAutoRange(axis="y")
         self.hover_label.setText(self._readout(self._hover_x))
+
+    def _show_busy(self, busy: bool) -> None:
+        """An indeterminate (moving) bar while the run gets ready, else the fraction done."""
+        maximum = 0 if busy else 1000
+        if self.progress.maximum() != maximum:
+            self.progress.setRange(0, maximum)
 
     def _draw_epochs(self, records: list[dict], epochs: np.ndarray) -> None:
         """The per-epoch curves, best-epoch marker and gradient lines (epochs changed)."""
@@ -1157,6 +1250,19 @@ class TrainingMonitor(QWidget):
         self.cell_selected.emit(row, column)
 
 
+def _saved_history(run_dir, epochs: int) -> list[dict]:
+    """The first `epochs` completed epochs of a run folder; none if it cannot be read (the
+    curves then start where the resumed run does)."""
+    if not run_dir:
+        return []
+    try:
+        history = RunFolder(run_dir).history()[:epochs]
+    except (ProjectError, OSError, ValueError, TypeError, AttributeError):
+        return []
+    records = [dict(record) for record in history if isinstance(record, dict)]
+    return sorted(records, key=lambda record: int(record.get("epoch", 0)))
+
+
 def _curve_key_html() -> str:
     def swatch(color: str, glyph: str, text: str, faint: bool = False) -> str:
         style = f"color:{color};" + ("opacity:0.5;" if faint else "font-weight:bold;")
@@ -1194,6 +1300,7 @@ def pixmap_icon(pixmap: QPixmap) -> QIcon:
 
 
 _HANDLERS = {
+    ev.PHASE: TrainingMonitor._on_phase,
     ev.STARTED: TrainingMonitor._on_started,
     ev.BATCH_ENDED: TrainingMonitor._on_batch_ended,
     ev.EPOCH_ENDED: TrainingMonitor._on_epoch_ended,

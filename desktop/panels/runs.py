@@ -151,6 +151,7 @@ class RunsPanel(QWidget):
     open_spec_requested = Signal(object)  # the NetworkSpec the run trained
     show_run_requested = Signal(str)      # run folder
     resume_requested = Signal(str)        # run folder
+    export_requested = Signal(str)        # run folder: export its trained model
     selection_changed = Signal(list)      # the selected run folders (str)
 
     def __init__(self, root: str | Path | None = None, parent: QWidget | None = None):
@@ -202,16 +203,20 @@ class RunsPanel(QWidget):
         self.open_button.setToolTip("Open the exact network this run trained")
         self.results_button = QPushButton("Show results")
         self.resume_button = QPushButton("Resume")
+        self.export_button = QPushButton("Export model…")
+        self.export_button.setToolTip("Save the trained model: .keras, or a Keras script with "
+                                      "its weights")
         self.delete_button = QPushButton("Delete")
         self.refresh_button = QPushButton("Refresh")
         self.open_button.clicked.connect(self._open_spec)
         self.results_button.clicked.connect(self._show_results)
         self.resume_button.clicked.connect(self._resume)
+        self.export_button.clicked.connect(self._export)
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.results_button, self.resume_button,
-                       self.delete_button):
+                       self.export_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
@@ -368,6 +373,7 @@ class RunsPanel(QWidget):
         one = len(runs) == 1
         self.open_button.setEnabled(one)
         self.results_button.setEnabled(one)
+        self.export_button.setEnabled(one and (runs[0].path / "model.keras").is_file())
         self.delete_button.setEnabled(bool(runs))
         self.resume_button.setEnabled(False)
         self.resume_button.setToolTip("Continue a stopped or failed run from its last checkpoint")
@@ -524,6 +530,11 @@ class RunsPanel(QWidget):
         run = self._single()
         if run is not None and self.resume_button.isEnabled():
             self.resume_requested.emit(str(run.path))
+
+    def _export(self) -> None:
+        run = self._single()
+        if run is not None and self.export_button.isEnabled():
+            self.export_requested.emit(str(run.path))
 
     def delete_selected(self) -> bool:
         """Ask, then delete the selected run folders. True when something was deleted."""

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from engine.errors import ProjectError, cannot_write
 from engine.graph.spec import FORMAT_VERSION, NetworkSpec
+from engine.paths import input_file
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any real network; keeps a hostile file from eating memory
 
@@ -42,7 +43,7 @@ def spec_from_json(text: str, source: str = "project") -> NetworkSpec:
 
 
 def load_spec(path: str | os.PathLike) -> NetworkSpec:
-    path = Path(path)
+    path = input_file(path, "project file")  # never open() a pipe or device: it could block
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ProjectError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB; it is not a "
@@ -90,9 +91,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_folder(folder)
 
 
-def atomic_write_with(path: Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
+def atomic_write_with(path: Path, write: Callable[[Path], None], suffix: str = ".tmp",
+                      abandon: Callable[[], bool] | None = None) -> None:
     """Let `write` fill a temporary file beside `path` (for writers that want a path, such
-    as model.save), then rename it over `path`: never half a file."""
+    as model.save), then rename it over `path`: never half a file. When abandon() is true
+    once written (the user cancelled), nothing is renamed and `path` is left as it was."""
     path = Path(path)
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=suffix)
@@ -101,6 +104,8 @@ def atomic_write_with(path: Path, write: Callable[[Path], None], suffix: str = "
         raise cannot_write(f"write {path}", error) from None
     try:
         write(Path(temporary))
+        if abandon is not None and abandon():
+            return
         os.chmod(temporary, file_mode_for(path))  # mkstemp makes a private (0600) file
         os.replace(temporary, path)
     except OSError as error:

@@ -26,6 +26,9 @@ class StudioCallback(keras.callbacks.Callback):
     """Emits batch/epoch/filter events, honours stop and pause between batches, stops on a
     non-finite loss, and commits each completed epoch to the run folder.
 
+    Time spent paused is left out of every timing (epoch time, elapsed, ETA, samples/s): a
+    coffee break is not training time. epoch_ended carries the total as paused_seconds.
+
     Batch-end work runs on Keras' callback thread (async_safe), so the training loop never
     waits for it; stop and pause are checked synchronously before each batch."""
 
@@ -49,6 +52,8 @@ class StudioCallback(keras.callbacks.Callback):
         self._full_batch = config.batch_size
         self._epoch = 0
         self._epoch_start = 0.0
+        self._paused = 0.0              # seconds paused in this session so far
+        self._paused_at_epoch_start = 0.0
         self._batches_done = 0
         self._last_batch_event = 0.0
         self._epoch_times: list[float] = []
@@ -62,6 +67,7 @@ class StudioCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
+        self._paused_at_epoch_start = self._paused
         self._batches_done = 0
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -85,15 +91,23 @@ class StudioCallback(keras.callbacks.Callback):
             self.state.non_finite_loss = True
             self.model.stop_training = True
             return
-        elapsed = max(now - self._epoch_start, 1e-9)
+        elapsed = max(self._epoch_seconds(now), 1e-9)
         self.emit(events.make_event(
             events.BATCH_ENDED, self.clock(), epoch=self._epoch + 1, batch=batch + 1,
             batches=self.steps_per_epoch, loss=_number(loss), accuracy=_number(logs.get("accuracy")),
             samples_per_second=(batch + 1) * self._full_batch / elapsed))
 
     def _wait_while_paused(self):
+        if not self.should_pause():
+            return
+        started = time.perf_counter()
         while self.should_pause() and not self.should_stop():
             time.sleep(PAUSE_POLL)
+        self._paused += time.perf_counter() - started
+
+    def _epoch_seconds(self, now: float) -> float:
+        """Seconds of this epoch spent training, not paused."""
+        return now - self._epoch_start - (self._paused - self._paused_at_epoch_start)
 
     # -- epochs ----------------------------------------------------------------------------
     def on_epoch_end(self, epoch, logs=None):
@@ -105,7 +119,7 @@ class StudioCallback(keras.callbacks.Callback):
             self.state.non_finite_loss = True
             self.model.stop_training = True
             return
-        epoch_time = time.perf_counter() - self._epoch_start
+        epoch_time = self._epoch_seconds(time.perf_counter())
         self._epoch_times.append(epoch_time)
         number = epoch + 1
         norms = self._gradient_norms() if self.config.gradient_norms else {}
@@ -123,7 +137,8 @@ class StudioCallback(keras.callbacks.Callback):
         remaining = self.config.epochs - number
         average = sum(self._epoch_times) / len(self._epoch_times)
         self.emit(events.make_event(events.EPOCH_ENDED, self.clock(), epochs=self.config.epochs,
-                                    elapsed=self.clock(), eta=remaining * average, **record))
+                                    elapsed=self.clock() - self._paused, eta=remaining * average,
+                                    paused_seconds=self._paused, **record))
         if kernels:
             self.emit(events.make_event(events.FILTERS_SNAPSHOT, self.clock(), epoch=number,
                                         kernels=kernels))

@@ -26,9 +26,10 @@ GRADIENT_PROBE_SIZE = 32  # images per gradient-norm measurement: enough for a s
 
 
 class Trainer:
-    def __init__(self, spec: NetworkSpec, config: TrainingConfig, clock):
+    def __init__(self, spec: NetworkSpec, config: TrainingConfig, clock, on_phase=None):
         import keras
 
+        self.on_phase = on_phase or (lambda message: None)  # "Loading digits…" and so on
         self.keras = keras
         self.spec = spec
         self.config = config
@@ -46,6 +47,7 @@ class Trainer:
         self._check_graph()
         self._load_data()
         keras = self.keras
+        self.on_phase("Building the network…")
         keras.utils.set_random_seed(self.config.seed)
         if self.config.mixed_precision:
             keras.config.set_dtype_policy("mixed_float16")
@@ -62,6 +64,7 @@ class Trainer:
             raise ProjectError(f"This run already completed all {self.config.epochs} epochs.")
         self._check_graph()
         self._load_data()
+        self.on_phase("Loading the checkpoint…")
         import engine.layers  # noqa: F401 - registers custom layers before loading
 
         if self.config.mixed_precision:
@@ -81,6 +84,7 @@ class Trainer:
                                f"First: {errors[0].message}")
 
     def _load_data(self) -> None:
+        self.on_phase(f"Loading {self.config.dataset}…")
         self.data = training_splits(self.spec, self.config)
         self._check_classes()
         train_size = len(self.data.x_train)
@@ -212,6 +216,7 @@ class Trainer:
         if _tensorflow_installed() and os.environ.get("CNN_STUDIO_TENSORBOARD", "1") != "0":
             callbacks.append(EpochTensorBoard(log_dir=str(folder.path / "logs"), write_graph=False,
                                               update_freq="epoch"))
+        self.on_phase("Compiling the first batch…")
         self.model.fit(data.x_train, self.targets(data.y_train),
                        validation_data=(data.x_val, self.targets(data.y_val)),
                        epochs=config.epochs, initial_epoch=self.initial_epoch,

@@ -55,7 +55,8 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
     try:
         from engine.training.fit import Trainer  # imports Keras: only now, in the worker
 
-        trainer = Trainer(spec, config, clock=clock)
+        trainer = Trainer(spec, config, clock=clock, on_phase=lambda message: emit(
+            events.make_event(events.PHASE, clock(), message=message)))
         if resume_dir is not None:
             folder = RunFolder(Path(resume_dir))
             state.checkpoint_epoch = folder.resume_epoch()

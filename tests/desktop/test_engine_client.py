@@ -1,7 +1,6 @@
-"""Training in a spawned worker, driven from the GUI side: real Keras runs on a tiny network.
-
-Each run starts a fresh Python that imports TensorFlow (a few seconds), so the runs here are
-small: 300 digits, 8x8 images, a few epochs.
+"""Training in the warm training worker, driven from the GUI side: real Keras runs on a tiny
+network (300 digits, 8x8 images, a few epochs). The worker is the session's shared engine:
+TensorFlow loads once, and run after run reuses it.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from desktop.engine_client import EngineClient  # noqa: E402
+from desktop.engine_client import WARMING_UP, EngineClient  # noqa: E402
 from engine.training.config import TrainingConfig  # noqa: E402
 from engine.training.runs import RunFolder  # noqa: E402
 from tests.engine.helpers import tiny_cnn  # noqa: E402
@@ -38,7 +37,7 @@ class Recorder:
         self.signals: list[tuple[str, dict]] = []
         client.event_received.connect(self.events.append)
         client.state_changed.connect(self.states.append)
-        for name in ("started", "batch_ended", "epoch_ended", "filters_snapshot", "finished",
+        for name in ("phase", "started", "batch_ended", "epoch_ended", "filters_snapshot", "finished",
                      "stopped", "failed"):
             getattr(client, name).connect(
                 lambda event, name=name: self.signals.append((name, event)))
@@ -86,7 +85,11 @@ def test_a_run_reports_its_events_in_order(qtbot, client, tmp_path):
           f"whole run {time.monotonic() - t0:.2f} s")
 
     assert finished["type"] == "finished", finished
-    assert record.kinds[0] == "started" and record.kinds[-1] == "finished"
+    # First what the run is doing before it trains (the Monitor shows it at once) ...
+    phases = [e["message"] for e in record.of("phase") if e["message"] != WARMING_UP]
+    assert phases == ["Loading digits…", "Building the network…", "Compiling the first batch…"]
+    assert record.kinds.index("started") < record.kinds.index("batch_ended")
+    assert record.kinds[-1] == "finished"
     first_epoch = record.kinds.index("epoch_ended")
     assert "batch_ended" in record.kinds[1:first_epoch]
     assert [e["epoch"] for e in record.of("epoch_ended")] == [1, 2]
@@ -102,13 +105,18 @@ def test_a_run_reports_its_events_in_order(qtbot, client, tmp_path):
     assert client.last_run_dir == str(run_dir)
     confusion = np.array(finished["confusion_matrix"])
     assert confusion.shape == (10, 10)
-    assert confusion.sum() == record.events[0]["dataset"]["sizes"]["test"]
+    assert confusion.sum() == record.of("started")[0]["dataset"]["sizes"]["test"]
     examples = finished["examples"]
     assert isinstance(examples["image"], np.ndarray) and examples["image"].dtype == np.uint8
     assert examples["probabilities"].shape[1] == 10
     assert RunFolder(run_dir).status()["status"] == "finished"
-    qtbot.waitUntil(lambda: pid_gone(pid), timeout=30_000)
     assert len(record.terminal()) == 1
+
+    # The same warm worker serves the next run: no new TensorFlow start.
+    again = Recorder(client)
+    client.start(tiny_cnn(), TrainingConfig(epochs=1, **QUICK), tmp_path / "runs", name="second")
+    assert wait_terminal(qtbot, again)["type"] == "finished"
+    assert client.pid == pid
 
 
 def test_stop_ends_the_run_after_the_current_batch(qtbot, client, tmp_path):
@@ -123,7 +131,7 @@ def test_stop_ends_the_run_after_the_current_batch(qtbot, client, tmp_path):
     assert record.states == ["starting", "training", "stopping", "idle"]
     assert RunFolder(stopped["run_dir"]).status()["status"] == "stopped"
     assert len(record.of("epoch_ended")) < 50
-    qtbot.waitUntil(lambda: pid_gone(pid), timeout=30_000)
+    assert client.pid == pid  # stopping a run does not end the warm worker
 
 
 def test_stop_while_the_worker_starts(qtbot, client, tmp_path):
@@ -182,12 +190,13 @@ def test_a_killed_worker_is_a_failure_that_can_be_resumed(qtbot, client, tmp_pat
     assert run_dir == client.last_run_dir and Path(run_dir).is_dir()
     assert RunFolder(run_dir).status()["status"] == "failed"  # the runs list shows it ended
     qtbot.waitUntil(lambda: pid_gone(killed[0]), timeout=30_000)
+    assert client.pid not in (None, killed[0])  # a fresh worker took its place, unasked
 
     resumed = Recorder(client)
     client.resume(run_dir)
     finished = wait_terminal(qtbot, resumed)
     assert finished["type"] == "finished", finished
-    assert resumed.events[0]["initial_epoch"] == failed["resume_epoch"]
+    assert resumed.of("started")[0]["initial_epoch"] == failed["resume_epoch"]
     assert [e["epoch"] for e in resumed.of("epoch_ended")] == \
         list(range(failed["resume_epoch"] + 1, 5))
     folder = RunFolder(run_dir)
@@ -198,7 +207,6 @@ def test_a_killed_worker_is_a_failure_that_can_be_resumed(qtbot, client, tmp_pat
 def test_a_worker_that_does_not_stop_is_ended(qtbot, client, tmp_path):
     record = Recorder(client)
     client.stop_grace_s = 1.0
-    client.exit_grace_s = 1.0
     client.start(tiny_cnn(), TrainingConfig(epochs=50, **QUICK), tmp_path)
     qtbot.waitUntil(lambda: bool(record.of("epoch_ended")), timeout=TIMEOUT_MS)
     pid = client.pid
@@ -208,7 +216,7 @@ def test_a_worker_that_does_not_stop_is_ended(qtbot, client, tmp_path):
     assert failed["type"] == "failed" and "did not stop within 1 s" in failed["message"]
     assert failed["resumable"] and failed["resume_epoch"] >= 1
     assert not client.is_running() and client.state == "idle"
-    qtbot.waitUntil(lambda: pid_gone(pid), timeout=10_000)  # killed after exit_grace_s
+    qtbot.waitUntil(lambda: pid_gone(pid), timeout=10_000)  # the hung worker was killed
 
 
 def test_an_engine_failure_is_a_failed_signal(qtbot, client, tmp_path):
@@ -234,9 +242,8 @@ def test_one_run_at_a_time(qtbot, client, tmp_path):
     client.start(tiny_cnn(), TrainingConfig(epochs=1, **QUICK), tmp_path)
     with pytest.raises(RuntimeError):
         client.start(tiny_cnn(), TrainingConfig(epochs=1, **QUICK), tmp_path)
-    client.kill()
-    failed = wait_terminal(qtbot, record)
-    assert failed["crashed"] and not failed["resumable"]
+    client.stop()
+    assert wait_terminal(qtbot, record)["type"] == "stopped"
 
 
 def test_importing_the_client_does_not_import_keras():

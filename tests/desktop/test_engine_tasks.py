@@ -1,6 +1,5 @@
-"""Keras work in a spawned worker: results arrive as signals, the test process stays Keras-free.
-
-Each task that touches Keras starts a fresh Python and imports TensorFlow (a few seconds).
+"""Keras work in the warm inspection worker: results arrive as signals, the test process
+stays Keras-free. The worker is the app's shared engine: warm once for the whole session.
 """
 
 from __future__ import annotations
@@ -11,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from desktop import workers
 from desktop.engine_tasks import EngineTask, run_task
+from desktop.workers import Engine, shared_engine
 from engine.errors import ProjectError
 from engine.graph.shapes import infer
 from engine.graph.spec import NetworkSpec
@@ -81,47 +82,96 @@ def test_an_engine_refusal_is_a_failed_signal(qtbot, tmp_path):
     assert outcome == "failed" and "must end in '.keras'" in message
 
 
-def test_a_worker_that_dies_is_reported(qtbot):
+def test_a_worker_that_dies_is_reported_and_replaced(qtbot):
     # Killed from outside: what an out-of-memory kill or a crash in native code looks like.
+    engine = shared_engine()
+    run_task("export_python", spec=load_template("lenet5"), path="/dev/shm/warm.py")
+    old_pid = engine.pid("inspection")
     task = EngineTask()
     with qtbot.waitSignal(task.failed, timeout=TIMEOUT_MS) as failure:
         task.start("import_keras", path="/nonexistent.keras")
-        task._process.kill()
-    assert failure.args[0].startswith("The worker stopped unexpectedly (exit code -9")
+        engine.kill("inspection")
+    assert failure.args[0].startswith(
+        "The inspection process stopped unexpectedly (killed by signal 9 (SIGKILL))")
+    assert "try again" in failure.args[0]
+    # A fresh worker took its place, unasked, and serves the next request.
+    assert engine.pid("inspection") not in (None, old_pid)
+    outcome, message = run_and_wait(qtbot, "import_keras", path="/nonexistent.keras")
+    assert outcome == "failed" and "does not exist" in message
 
 
-def test_cancel_stops_the_worker_without_a_signal(qtbot, tmp_path):
+def test_cancel_drops_the_job_without_a_signal_or_a_file(qtbot, tmp_path):
     task = EngineTask()
     outcomes = []
     task.finished.connect(outcomes.append)
     task.failed.connect(outcomes.append)
     task.start("export_keras", spec=load_template("lenet5"), path=tmp_path / "model.keras")
-    process = task._process
     task.cancel()
     assert not task.is_running()
-    qtbot.waitUntil(lambda: not process.is_alive(), timeout=10_000)
+    run_task("export_python", spec=load_template("lenet5"), path=tmp_path / "after.py")
     qtbot.wait(200)
     assert outcomes == []
-    assert list(tmp_path.iterdir()) == []  # neither the model nor a temporary file
+    # Neither the model nor a temporary file: the worker abandoned it before the rename.
+    assert [p.name for p in tmp_path.iterdir()] == ["after.py"]
 
 
-def test_arguments_are_checked_before_a_worker_starts():
+def test_arguments_are_checked_before_a_job_is_sent():
     task = EngineTask()
     with pytest.raises(ValueError, match="Unknown task"):
-        task.start("train", path="x")
-    with pytest.raises(TypeError, match="path, spec"):
+        task.start("no_such_task", path="x")
+    with pytest.raises(TypeError, match="spec, path"):
         task.start("export_keras", path="x.keras")
     assert not task.is_running()
 
 
-def test_only_one_task_at_a_time(qtbot, tmp_path):
+def test_a_newer_request_supersedes_the_older_one(qtbot, tmp_path):
     task = EngineTask()
+    outcomes = []
+    task.finished.connect(outcomes.append)
     task.start("export_python", spec=load_template("lenet5"), path=tmp_path / "a.py")
+    task.start("export_python", spec=load_template("lenet5"), path=tmp_path / "b.py")
+    qtbot.waitUntil(lambda: not task.is_running(), timeout=TIMEOUT_MS)
+    qtbot.wait(200)
+    assert outcomes == [str(tmp_path / "b.py")]  # only the answer still wanted
+
+
+def test_a_run_folder_deleted_meanwhile_is_named(tmp_path):
+    gone = tmp_path / "20260101-000000-gone"
+    with pytest.raises(ProjectError, match="20260101-000000-gone no longer exists"):
+        run_task("lab_histograms", run_dir=gone)
+
+
+def test_a_worker_of_another_protocol_version_is_refused_clearly(qtbot):
+    from tests.desktop import fake_workers
+
+    engine = Engine(targets={"inspection": fake_workers.old_version_worker})
+    failures = []
     try:
-        with pytest.raises(RuntimeError, match="already running"):
-            task.start("export_python", spec=load_template("lenet5"), path=tmp_path / "b.py")
+        engine.start("import_keras", {"path": "x.keras"}, on_error=failures.append)
+        qtbot.waitUntil(lambda: bool(failures), timeout=30_000)
+        assert "protocol 1" in failures[0].message and f"this app {workers.protocol.PROTOCOL_VERSION}" \
+            in failures[0].message
+        # Starting again would meet the same worker: the next job is refused at once, no hang.
+        engine.start("import_keras", {"path": "x.keras"}, on_error=failures.append)
+        qtbot.waitUntil(lambda: len(failures) == 2, timeout=1000)
+        assert "another version of CNN Studio" in failures[1].message
     finally:
-        task.cancel()
+        engine.shutdown()
+
+
+def test_a_worker_that_never_says_hello_is_ended(qtbot, monkeypatch):
+    from tests.desktop import fake_workers
+
+    monkeypatch.setattr(workers, "HELLO_TIMEOUT_S", 2.0)
+    engine = Engine(targets={"inspection": fake_workers.silent_worker})
+    engine.workers["inspection"].restart = False
+    failures = []
+    try:
+        engine.start("import_keras", {"path": "x.keras"}, on_error=failures.append)
+        qtbot.waitUntil(lambda: bool(failures), timeout=30_000)
+        assert "did not start within 2 s" in failures[0].message
+    finally:
+        engine.shutdown()
 
 
 def test_blocking_helper(tmp_path):

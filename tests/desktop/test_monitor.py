@@ -10,8 +10,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop.panels.monitor import (MAX_BATCH_POINTS, TrainingMonitor, image_pixmap,
-                                    top_probabilities)
+from desktop.panels.monitor import (EMPTY_STATUS, MAX_BATCH_POINTS, PAUSED_STATUS,
+                                    STARTING_STATUS, STOPPING_STATUS, TrainingMonitor,
+                                    image_pixmap, top_probabilities)
+from engine.templates import load_template
+from engine.training.config import TrainingConfig
+from engine.training.runs import RunFolder
 
 EPOCHS, BATCHES = 3, 40
 LAYERS = ["conv2d", "conv2d_1", "dense"]
@@ -349,6 +353,106 @@ def test_resume_keeps_epochs_before_the_checkpoint(monitor):
                           "eta": 4.0, **epoch_record(2)})
     monitor.flush()
     assert curve_length(monitor, "train_loss") == 2
+
+
+def stopped_run_folder(root, epochs_done: int = 2, epochs: int = EPOCHS) -> str:
+    """A run folder as training leaves it when stopped after `epochs_done` epochs."""
+    folder = RunFolder.create(root, "stopped")
+    folder.write_start(load_template("lenet5"), TrainingConfig(epochs=epochs),
+                       {"status": "stopped", "name": "stopped"})
+    folder.write_json("history.json", {"epochs": [epoch_record(e) for e in range(1, epochs_done + 1)]})
+    folder.write_status({**folder.status(), "epochs_completed": epochs_done})
+    return str(folder.path)
+
+
+def test_a_resumed_run_shows_its_whole_history(monitor, tmp_path):
+    run_dir = stopped_run_folder(tmp_path)
+    monitor.clear()  # what the window does before resuming: nothing on screen
+    monitor.handle_event({"type": "started", "time": 0.0, "epochs": EPOCHS, "initial_epoch": 2,
+                          "run_dir": run_dir, "steps_per_epoch": BATCHES})
+    assert monitor.epoch_count == 2
+    x, loss = monitor.curves["train_loss"].getOriginalDataset()
+    assert list(x) == [1, 2] and list(loss) == [1.0, 0.5]
+    assert monitor.status_label.text() == "Resuming after epoch 2 of 3"
+    assert monitor.best_lines[0].value() == 2
+    monitor.handle_event({"type": "epoch_ended", "time": 4.0, "epochs": EPOCHS, "elapsed": 4.0,
+                          "eta": 0.0, **epoch_record(3)})
+    monitor.flush()
+    x, _ = monitor.curves["train_loss"].getOriginalDataset()
+    assert list(x) == [1, 2, 3]
+
+
+def test_a_resumed_run_without_a_readable_history_starts_where_it_resumes(monitor, tmp_path):
+    monitor.handle_event({"type": "started", "time": 0.0, "epochs": EPOCHS, "initial_epoch": 2,
+                          "run_dir": str(tmp_path / "gone")})
+    assert monitor.epoch_count == 0
+    assert monitor.status_label.text() == "Resuming after epoch 2 of 3"
+
+
+# -- what the run is doing: phases before it starts, paused, stopping ---------------------------
+
+def test_phases_show_before_the_run_starts(monitor):
+    assert monitor.status_label.text() == EMPTY_STATUS
+    monitor.set_state("starting")
+    assert monitor.status_label.text() == STARTING_STATUS
+    assert monitor.progress.maximum() == 0  # a busy bar: nothing to measure yet
+    monitor.show_phase("Loading digits…")
+    assert monitor.status_label.text() == "Loading digits…" and monitor.progress.maximum() == 0
+    monitor.handle_event({"type": "phase", "time": 1.0, "message": "Compiling…"})
+    assert monitor.status_label.text() == "Compiling…"
+    monitor.handle_event(event_stream()[0])  # started
+    monitor.set_state("training")
+    assert monitor.status_label.text() == "Training started: 3 epochs on synthetic"
+    assert monitor.progress.maximum() == 1000 and monitor.progress.value() == 0
+
+
+def test_a_failure_while_getting_ready_replaces_the_phase(monitor):
+    monitor.set_state("starting")
+    monitor.show_phase("Loading folder:/data/cats…")
+    monitor.handle_event({"type": "failed", "time": 1.0, "epochs_completed": 0, "run_dir": None,
+                          "message": "The image folder /data/cats does not exist."})
+    assert monitor.status_label.text() == "Failed: The image folder /data/cats does not exist."
+    assert monitor.progress.maximum() == 1000 and monitor.state == "idle"
+
+
+def test_paused_and_stopping_show_until_training_goes_on(monitor):
+    events = event_stream()
+    monitor.set_state("training")
+    feed(monitor, events[:42 + 10])  # into epoch 2
+    monitor.set_state("paused")
+    assert monitor.status_label.text() == f"{PAUSED_STATUS} · epoch 2/3, batch 10/40"
+    progress = monitor.progress.value()
+    assert monitor.progress.maximum() == 1000 and 0 < progress < 1000  # how far, not busy
+    feed(monitor, events[52:53])  # a batch that was under way when Pause was pressed
+    assert monitor.status_label.text().startswith(PAUSED_STATUS + " · epoch 2/3, batch 11/40")
+    monitor.set_state("training")
+    assert monitor.status_label.text().startswith("Epoch 2/3 · batch 11/40 · loss ")
+    monitor.set_state("stopping")
+    assert monitor.status_label.text() == STOPPING_STATUS
+    feed(monitor, events[53:54])  # still the last batches before the stop
+    assert monitor.status_label.text() == STOPPING_STATUS
+    monitor.handle_event({"type": "stopped", "time": 5.0, "epochs_completed": 1, "resume_epoch": 1,
+                          "run_dir": "x", "resumable": True, "message": "Stopped"})
+    assert monitor.status_label.text() == "Stopped after 1 epoch · resumable"
+    with pytest.raises(ValueError, match="Unknown training state"):
+        monitor.set_state("sleeping")
+
+
+def test_a_pause_does_not_count_down_the_eta(monitor, qtbot):
+    monitor.set_state("training")
+    events = event_stream()
+    feed(monitor, events[:42])  # epoch 1 ended with 8 s to go
+    epoch_end = events[41]["time"]
+    assert events[41]["type"] == "epoch_ended" and events[41]["eta"] == 8.0
+    monitor.set_state("paused")
+    qtbot.wait(1100)
+    monitor.set_state("training")
+    # The worker's clock ran on through the pause: 2 s of training and the 1.1 s pause.
+    feed(monitor, [{"type": "batch_ended", "time": epoch_end + 3.1, "epoch": 2, "batch": 20,
+                    "batches": BATCHES, "loss": 0.5, "accuracy": 0.8, "samples_per_second": 1250.0}])
+    eta = monitor.status_label.text().rsplit("ETA ", 1)[1]
+    minutes, seconds = eta.split(":")
+    assert int(minutes) * 60 + int(seconds) >= 6  # 8 - 2; counting the pause would leave 4.9
 
 
 def test_clear_empties_everything(monitor):

@@ -125,7 +125,7 @@ def test_lambda_marker_really_fires_when_code_is_allowed(tmp_path, monkeypatch):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ProjectError, match="no such file"):
+    with pytest.raises(ProjectError, match="does not exist"):
         import_keras_file(tmp_path / "absent.keras")
 
 

@@ -38,8 +38,9 @@ def test_events_come_in_order_with_their_content(tmp_path):
     record = Recorder()
     result = run_training(tiny_cnn(), TrainingConfig(epochs=2, **QUICK), record, runs_root=tmp_path)
     assert result["type"] == "finished" and record.kinds[-1] == "finished"
-    assert record.kinds[0] == "started"
-    started = record.events[0]
+    first = record.kinds.index("started")  # only "phase" events (loading, building) before it
+    assert set(record.kinds[:first]) <= {"phase"}
+    started = record.events[first]
     assert started["devices"] and started["dataset"]["num_classes"] == 10
     assert [row["name"] for row in started["model_summary"]][:2] == ["input", "conv"]
     epochs = record.of("epoch_ended")
@@ -99,13 +100,13 @@ def test_stop_after_a_batch_keeps_completed_epochs_and_resume_continues(tmp_path
     assert folder.status()["status"] == "stopped" and len(folder.history()) == 1
 
     import keras
-    steps = record.events[0]["steps_per_epoch"]
+    steps = record.of("started")[0]["steps_per_epoch"]
     assert int(keras.saving.load_model(folder.checkpoint).optimizer.iterations) == steps
 
     resumed = Recorder()
     result = run_training(folder.spec(), folder.config(), resumed, resume_dir=folder.path)
     assert result["type"] == "finished", result
-    assert resumed.events[0]["initial_epoch"] == 1
+    assert resumed.of("started")[0]["initial_epoch"] == 1
     assert [e["epoch"] for e in resumed.of("epoch_ended")] == [2, 3]
     assert [e["epoch"] for e in folder.history()] == [1, 2, 3]
     # Optimizer state came back: iterations continue rather than restart.
@@ -121,7 +122,7 @@ def test_stop_rolls_back_to_the_last_completed_epoch_between_checkpoints(tmp_pat
     folder = RunFolder(stopped["run_dir"])
     assert folder.resume_epoch() == 2
     import keras
-    steps = record.events[0]["steps_per_epoch"]
+    steps = record.of("started")[0]["steps_per_epoch"]
     checkpoint = keras.saving.load_model(folder.checkpoint)
     assert int(checkpoint.optimizer.iterations) == 2 * steps
     # The checkpoint holds exactly the weights the network had at the end of epoch 2.
@@ -140,6 +141,46 @@ def test_pause_waits_between_batches(tmp_path):
     assert result["type"] == "finished"
     assert time.perf_counter() - started >= 1.0
     assert len(record.of("batch_ended")) >= 1
+
+
+class PauseOnce:
+    """should_pause that holds training for `seconds` from its `at_check`-th call (it is asked
+    once before each batch), then lets it go on."""
+
+    def __init__(self, at_check: int, seconds: float):
+        self.at_check, self.seconds = at_check, seconds
+        self.checks = 0
+        self.until: float | None = None
+
+    def __call__(self) -> bool:
+        self.checks += 1
+        if self.checks == self.at_check:
+            self.until = time.perf_counter() + self.seconds
+        return self.until is not None and time.perf_counter() < self.until
+
+
+def test_paused_time_is_left_out_of_timings_and_eta(tmp_path):
+    record = Recorder()
+    config = TrainingConfig(epochs=3, **QUICK)
+    steps = 280 // 32 + 1  # digits capped at 400 images: 280 train images, batches of 32
+    pause = PauseOnce(at_check=steps + 4, seconds=1.0)  # mid-epoch 2: epoch 1 also traces
+    result = run_training(tiny_cnn(), config, record, should_pause=pause, runs_root=tmp_path)
+    assert result["type"] == "finished"
+    assert record.of("started")[0]["steps_per_epoch"] == steps
+    first, second, third = record.of("epoch_ended")
+    paused = second["paused_seconds"]
+    assert first["paused_seconds"] == 0.0 and paused >= 0.9 and third["paused_seconds"] == paused
+    # Wall-clock spans ("time" is seconds since the start, pauses included) minus the pause
+    # bound what the run reports; 0.01 s covers the rounding of "time".
+    assert second["epoch_time"] <= second["time"] - first["time"] - paused + 0.01
+    assert second["elapsed"] <= second["time"] - paused + 0.01
+    assert second["eta"] == pytest.approx(first["epoch_time"] / 2 + second["epoch_time"] / 2)
+    assert second["samples_per_second"] == pytest.approx(steps * 32 / second["epoch_time"])
+    last_batch = [e for e in record.of("batch_ended") if e["epoch"] == 2][-1]
+    seconds_reported = last_batch["batch"] * 32 / last_batch["samples_per_second"]
+    assert seconds_reported <= last_batch["time"] - first["time"] - paused + 0.01
+    # The run's total training time is the sum of the epochs': no pause in it either.
+    assert result["training_time"] == pytest.approx(sum(e["epoch_time"] for e in (first, second, third)))
 
 
 def test_non_finite_loss_fails_with_advice_and_leaves_no_half_run(tmp_path):
@@ -179,7 +220,7 @@ def test_batch_larger_than_dataset_is_explained(tmp_path):
     config = TrainingConfig(epochs=1, dataset="digits", max_samples=60, batch_size=4096)
     result = run_training(tiny_cnn(), config, record, runs_root=tmp_path)
     assert result["type"] == "finished"
-    assert "larger than the" in record.events[0]["notes"][0]
+    assert "larger than the" in record.of("started")[0]["notes"][0]
 
 
 def test_config_json_round_trip_and_validation():
@@ -211,7 +252,8 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     events = []
     result = run_training(tiny_cnn(), TrainingConfig(epochs=1, strategy="mirrored", dataset="digits",
                           max_samples=200, batch_size=32), events.append, runs_root=sys.argv[1])
-    print(json.dumps({"type": result["type"], "devices": events[0]["devices"],
+    started = next(event for event in events if event["type"] == "started")
+    print(json.dumps({"type": result["type"], "devices": started["devices"],
                       "message": result.get("message")}))
 """)
 
