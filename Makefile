@@ -12,23 +12,26 @@ QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libOpenGL.so.0:libopengl0 \
            libxkbcommon.so.0:libxkbcommon0 libfontconfig.so.1:libfontconfig1 \
            libfreetype.so.6:libfreetype6 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0 \
            libX11.so.6:libx11-6 libgssapi_krb5.so.2:libgssapi-krb5-2
-# What the frozen app needs besides (Qt's X11 and Wayland platform plugins), so PyInstaller
-# bundles them or the .deb's Depends names them; and the tools that build the .deb.
-PACKAGE_LIBS := $(QT_LIBS) libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 \
+# What a real window needs besides: Qt's xcb (X11) platform plugin.
+WINDOW_LIBS := $(QT_LIBS) libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 \
            libxcb-cursor.so.0:libxcb-cursor0 libxkbcommon-x11.so.0:libxkbcommon-x11-0 \
            libxcb-image.so.0:libxcb-image0 libxcb-randr.so.0:libxcb-randr0 \
            libxcb-render-util.so.0:libxcb-render-util0 libxcb-shape.so.0:libxcb-shape0 \
-           libxcb-xkb.so.1:libxcb-xkb1 libwayland-cursor.so.0:libwayland-cursor0 \
+           libxcb-xkb.so.1:libxcb-xkb1
+# What the frozen app needs (the xcb and Wayland platform plugins), so PyInstaller bundles
+# them or the .deb's Depends names them; and the tools that build the .deb.
+PACKAGE_LIBS := $(WINDOW_LIBS) libwayland-cursor.so.0:libwayland-cursor0 \
            libwayland-egl.so.1:libwayland-egl1
 
-.PHONY: run test test-all bench bench-package package package-test system-deps package-deps clean
+.PHONY: run test test-all bench bench-latency bench-package package package-test system-deps \
+        window-deps package-deps clean
 
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) window-deps
 	$(BIN)/cnn-studio
 
 test: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" --durations=15
 
 test-all: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
@@ -37,7 +40,12 @@ test-all: $(TEST_STAMP) system-deps
 bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/bench_shapes.py
 	$(BIN)/python benchmarks/bench_gui.py
+	$(BIN)/python benchmarks/bench_latency.py
 	$(BIN)/python benchmarks/bench_training.py
+
+# What a user waits for in the window: Train, Lab tabs, exports (the warm engine).
+bench-latency: $(RUN_STAMP)
+	$(BIN)/python benchmarks/bench_latency.py
 
 # dist/: the frozen app, and this OS's installers (Linux: .deb and .tar.gz).
 package: $(PACKAGE_STAMP) package-deps
@@ -70,8 +78,9 @@ $(PACKAGE_STAMP): pyproject.toml | $(BIN)/python
 
 # Installs the missing system libraries with apt (as root), or says which to install.
 system-deps: LIBS = $(QT_LIBS)
+window-deps: LIBS = $(WINDOW_LIBS)
 package-deps: LIBS = $(PACKAGE_LIBS)
-system-deps package-deps:
+system-deps window-deps package-deps:
 	@missing=""; for entry in $(LIBS); do \
 	    lib=$${entry%%:*}; pkg=$${entry##*:}; \
 	    ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$pkg"; \

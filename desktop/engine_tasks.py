@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import Engine, Job, JobFailure, run_job, shared_engine
@@ -43,9 +44,9 @@ class EngineTask(QObject):
                                 on_done=lambda result: self._answer(job, self.finished, result),
                                 on_error=lambda failure: self._answer(job, self.failed,
                                                                       _message(failure)),
-                                on_progress=lambda message, fraction: self.progress.emit(
-                                    message, fraction) if job is self._job else None,
-                                on_cancelled=lambda: self._answer(job, None, None))
+                                on_progress=lambda message, fraction: self._answer(
+                                    job, self.progress, message, fraction, last=False),
+                                on_cancelled=lambda: self._answer(job, None))
         self._job = job
 
     def is_running(self) -> bool:
@@ -58,12 +59,16 @@ class EngineTask(QObject):
         if job is not None:
             job.cancel()
 
-    def _answer(self, job: Job, signal, payload) -> None:
+    def _answer(self, job: Job, signal, *payload, last: bool = True) -> None:
+        if not shiboken6.isValid(self):  # its widget was deleted while the job ran
+            job.cancel()
+            return
         if job is not self._job:
             return
-        self._job = None
+        if last:
+            self._job = None
         if signal is not None:
-            signal.emit(payload)
+            signal.emit(*payload)
 
 
 def _message(failure: JobFailure) -> str:

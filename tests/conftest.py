@@ -4,6 +4,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# TensorBoard logs cost a second per run; the one test of them turns them on.
+os.environ.setdefault("CNN_STUDIO_TENSORBOARD", "0")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -21,6 +21,24 @@ def run(*args, check=True):
     return result
 
 
+def run_here(*args, check=True) -> subprocess.CompletedProcess:
+    """The CLI's main() in this process (TensorFlow is already loaded here): for what the
+    commands do. What only a real process shows (exit codes, Ctrl-C, no TensorFlow for a
+    bad path) is tested with run()."""
+    import contextlib
+    import io
+
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    result = subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+    if check:
+        assert code == 0, result.stderr
+    return result
+
+
 def test_version_and_templates():
     assert run("--version").stdout.startswith("cnn-studio ")
     listing = run("templates").stdout
@@ -77,12 +95,12 @@ def test_broken_json_is_one_line_exit_2(tmp_path):
 
 def test_export_python_and_keras_then_import_round_trip(tmp_path):
     script, model, project = tmp_path / "lenet.py", tmp_path / "lenet.keras", tmp_path / "back.json"
-    run("export", "--template", "lenet5", "--python", str(script))
+    run_here("export", "--template", "lenet5", "--python", str(script))
     assert "import keras" in script.read_text()
-    run("export", "--template", "lenet5", "--keras", str(model))
-    out = run("import", str(model), "-o", str(project)).stdout
+    run_here("export", "--template", "lenet5", "--keras", str(model))
+    out = run("import", str(model), "-o", str(project)).stdout  # one real process: the whole path
     assert "61,706 parameters" in out
-    report = json.loads(run("check", str(project), "--json").stdout)
+    report = json.loads(run_here("check", str(project), "--json").stdout)
     assert report["total_params"] == 61_706
 
 

@@ -1,21 +1,22 @@
-"""`cnn-studio train / resume / runs / datasets` as real subprocesses."""
+"""`cnn-studio train / resume / runs / datasets`: Ctrl-C in a real subprocess, the rest run
+in this process (TensorFlow already loaded)."""
 
 import os
 import signal
 import subprocess
 
 from engine.training.runs import RunFolder, list_runs
-from tests.engine.test_cli import CLI, run
+from tests.engine.test_cli import CLI, run_here
 
 
 def test_lenet5_on_digits_reaches_90_percent_validation_accuracy(tmp_path):
-    out = run("train", "--template", "lenet5", "--dataset", "digits", "--epochs", "10",
+    out = run_here("train", "--template", "lenet5", "--dataset", "digits", "--epochs", "10",
               "--out", str(tmp_path)).stdout
     assert "Test accuracy" in out and "Run saved in" in out
     [summary] = list_runs(tmp_path)
     assert summary.status == "finished" and summary.epochs_completed == 10
     assert summary.best_val_accuracy >= 0.90
-    table = run("runs", str(tmp_path)).stdout
+    table = run_here("runs", str(tmp_path)).stdout
     assert summary.path.name in table and "finished" in table
 
 
@@ -39,7 +40,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_the_run(tmp_path):
     config = folder.read_json("config.json")
     config["epochs"] = summary.epochs_completed + 1
     folder.write_json("config.json", config)
-    resumed = run("resume", str(summary.path)).stdout
+    resumed = run_here("resume", str(summary.path)).stdout
     assert f"Resuming after epoch {summary.epochs_completed}" in resumed
     [after] = list_runs(tmp_path)
     assert after.status == "finished" and after.epochs_completed == summary.epochs_completed + 1
@@ -48,16 +49,16 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_the_run(tmp_path):
 
 
 def test_datasets_lists_offline_availability():
-    out = run("datasets").stdout
+    out = run_here("datasets").stdout
     assert "digits" in out and "shapes" in out and "folder:PATH" in out
 
 
 def test_training_problems_exit_1_with_one_line(tmp_path):
-    result = run("train", "--template", "lenet5", "--dataset", "faces", "--epochs", "1",
+    result = run_here("train", "--template", "lenet5", "--dataset", "faces", "--epochs", "1",
                  "--out", str(tmp_path), check=False)
     assert result.returncode == 1
     assert "has 10 units but dataset 'faces' has 2 classes" in result.stderr
-    result = run("train", "--template", "lenet5", "--dataset", "nosuch", "--out", str(tmp_path),
+    result = run_here("train", "--template", "lenet5", "--dataset", "nosuch", "--out", str(tmp_path),
                  check=False)
     assert result.returncode == 1 and "nosuch" in result.stderr
     assert "Traceback" not in result.stderr

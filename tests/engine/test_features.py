@@ -16,7 +16,7 @@ from engine.graph.shapes import infer
 from engine.templates import load_template
 from engine.training.config import TrainingConfig
 from engine.training.session import run_training
-from tests.engine.test_cli import run
+from tests.engine.test_cli import run, run_here
 
 EXPECTED_NAMES = {"sobel_x", "sobel_y", "prewitt_x", "prewitt_y", "scharr_x", "scharr_y",
                   "laplacian", "gaussian", "log"} | {
@@ -163,11 +163,11 @@ def test_linear_probes_improve_with_depth_and_report(lenet_run):
 
 
 def test_cli_features_json_and_table(lenet_run, tmp_path):
-    report = json.loads(run("features", str(lenet_run), "--json").stdout)
+    report = json.loads(run_here("features", str(lenet_run), "--json").stdout)
     assert {"baselines", "cnn", "probes", "kernel_matches"} <= set(report)
     assert len(report["baselines"]) == 3 and len(report["kernel_matches"]) == 6
     assert report["cnn"]["test_accuracy"] > 0.5
-    table = run("features", str(lenet_run)).stdout
+    table = run_here("features", str(lenet_run)).stdout
     assert "HOG + logistic regression" in table and "Linear probes" in table and "C1" in table
     bad = run("features", str(tmp_path / "nowhere"), check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

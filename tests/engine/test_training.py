@@ -67,7 +67,8 @@ def test_events_come_in_order_with_their_content(tmp_path):
     np.testing.assert_array_equal(saved["index"], examples["index"])
 
 
-def test_run_folder_contents(tmp_path):
+def test_run_folder_contents(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_STUDIO_TENSORBOARD", "1")
     result = run_training(tiny_cnn(), TrainingConfig(epochs=2, **QUICK), runs_root=tmp_path)
     folder = RunFolder(result["run_dir"])
     names = {p.name for p in folder.path.iterdir()}
