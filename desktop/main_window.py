@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
         client.state_changed.connect(panel.set_state)
         client.state_changed.connect(monitor.set_state)  # "Paused" is shown as such
         client.event_received.connect(monitor.handle_event)
-        client.event_received.connect(self.lab.handle_event)  # kernels forming, live
+        client.filters_snapshot.connect(self.lab.handle_event)  # kernels forming, live
         for signal in (client.started, client.batch_ended, client.epoch_ended):
             signal.connect(panel.show_progress)
         client.finished.connect(self._training_finished)

@@ -5,10 +5,13 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from engine.training.runs import RunFolder, list_runs
 from tests.engine.test_cli import CLI, run_here
 
 
+@pytest.mark.slow  # an accuracy threshold: ten full epochs (`make test-all`)
 def test_lenet5_on_digits_reaches_90_percent_validation_accuracy(tmp_path):
     out = run_here("train", "--template", "lenet5", "--dataset", "digits", "--epochs", "10",
               "--out", str(tmp_path)).stdout
