@@ -40,7 +40,6 @@ IDLE, STARTING, TRAINING, PAUSED, STOPPING = "idle", "starting", "training", "pa
 
 KEEP_BATCHES_PER_DRAIN = 3    # of a run of batch_ended events read together, only the newest few
 STOP_GRACE_S = 15.0           # stop(): a run still going this long after it is asked is ended
-EXIT_GRACE_S = 10.0           # kept for callers that set it; the harness reaps workers itself
 WARMING_UP = "Starting the engine (TensorFlow loads once, a few seconds)…"
 
 _SIGNAL_FOR_EVENT = {
@@ -89,7 +88,6 @@ class EngineClient(QObject):
         super().__init__(parent)
         self.engine = engine or shared_engine()
         self.stop_grace_s = STOP_GRACE_S
-        self.exit_grace_s = EXIT_GRACE_S
         self.keep_batches_per_drain = KEEP_BATCHES_PER_DRAIN
         self.last_run_dir: str | None = None
         self.last_start_seconds: float | None = None  # start() to the started event
