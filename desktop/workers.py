@@ -291,14 +291,15 @@ def _send_loop(outbox: queue.Queue, connection) -> None:
 class Job:
     """A job started with Engine.start: cancel it, or send it stop / pause / continue."""
 
-    def __init__(self, engine: Engine, job_id: int, kind: str, role: str, callbacks: dict):
+    def __init__(self, engine: Engine, job_id: int, kind: str, role: str, callbacks: dict,
+                 supersede: str | None = None):
         self.engine = engine
         self.job_id = job_id
         self.kind = kind
         self.role = role
         self.callbacks = callbacks
+        self.supersede = supersede
         self.done = False
-        self.started_at = time.monotonic()
 
     def cancel(self) -> None:
         """No callback follows; the worker drops the job (or its result)."""
@@ -360,7 +361,7 @@ class Engine(QObject):
         worker = self.workers[role]
         job = Job(self, next(self._ids), kind, role, {
             "done": on_done, "error": on_error, "progress": on_progress, "event": on_event,
-            "cancelled": on_cancelled})
+            "cancelled": on_cancelled}, supersede)
         refused = worker.refused_reason()
         if refused:
             job.done = True
@@ -368,10 +369,9 @@ class Engine(QObject):
             return job
         if supersede is not None:  # the older job's answer is not wanted any more
             for old in list(self._jobs.values()):
-                if old.role == role and old.callbacks.get("supersede") == supersede:
+                if old.role == role and old.supersede == supersede:
                     old.done = True
                     self._jobs.pop(old.job_id, None)
-        job.callbacks["supersede"] = supersede
         self._jobs[job.job_id] = job
         worker.send(protocol.Submit(job.job_id, kind, plain, supersede))
         return job

@@ -200,29 +200,32 @@ def _stopped_before_start(context: JobContext, run_dir: str | None) -> dict:
 
 # -- export and import ------------------------------------------------------------------------
 
+def _written(context: JobContext, write: Callable, *arguments, path: str) -> str:
+    """Run an export; a job cancelled meanwhile leaves the file as it was (no rename)."""
+    write(*arguments, path, abandon=context.cancel_requested.is_set)
+    return path
+
+
 @task("export_keras")
 def export_keras(context: JobContext, spec: dict, path: str) -> str:
-    from engine.export import export_keras as export
+    from engine import export
 
-    export(_spec(spec), path, abandon=context.cancel_requested.is_set)
-    return path
+    return _written(context, export.export_keras, _spec(spec), path=path)
 
 
 @task("export_python")
 def export_python(context: JobContext, spec: dict, path: str) -> str:
-    from engine.export import export_python as export
+    from engine import export
 
-    export(_spec(spec), path, abandon=context.cancel_requested.is_set)
-    return path
+    return _written(context, export.export_python, _spec(spec), path=path)
 
 
 @task("export_run")
 def export_run(context: JobContext, run_dir: str, path: str) -> str:
     """A run's trained model: `.keras`, or a script with its weights beside it."""
-    from engine.export import export_trained
+    from engine import export
 
-    export_trained(_existing_run(run_dir), path, abandon=context.cancel_requested.is_set)
-    return path
+    return _written(context, export.export_trained, _existing_run(run_dir), path=path)
 
 
 @task("import_keras")
