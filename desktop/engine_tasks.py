@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import Engine, Job, JobFailure, run_job, shared_engine
@@ -40,7 +39,7 @@ class EngineTask(QObject):
     def start(self, kind: str, **arguments) -> None:
         """Run `kind`; an earlier job of this task that has not answered yet is dropped."""
         self.cancel()
-        job = self.engine.start(kind, arguments, supersede=self.supersede,
+        job = self.engine.start(kind, arguments, supersede=self.supersede, owner=self,
                                 on_done=lambda result: self._answer(job, self.finished, result),
                                 on_error=lambda failure: self._answer(job, self.failed,
                                                                       _message(failure)),
@@ -60,9 +59,6 @@ class EngineTask(QObject):
             job.cancel()
 
     def _answer(self, job: Job, signal, *payload, last: bool = True) -> None:
-        if not shiboken6.isValid(self):  # its widget was deleted while the job ran
-            job.cancel()
-            return
         if job is not self._job:
             return
         if last:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+from concurrent.futures import Future, ThreadPoolExecutor
 import queue
 import signal
 import threading
@@ -31,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from engine import protocol
@@ -38,6 +40,7 @@ from engine.tasks import TASKS, plain_arguments
 
 TRAINING, INSPECTION = "training", "inspection"
 ROLES = (TRAINING, INSPECTION)
+HERE = "here"  # Keras-free tasks on a thread of this process (the dataset preview)
 NOT_STARTED, STARTING, READY, DEAD = "not started", "starting", "ready", "dead"
 
 POLL_INTERVAL_MS = 30
@@ -292,14 +295,16 @@ class Job:
     """A job started with Engine.start: cancel it, or send it stop / pause / continue."""
 
     def __init__(self, engine: Engine, job_id: int, kind: str, role: str, callbacks: dict,
-                 supersede: str | None = None):
+                 supersede: str | None = None, owner: QObject | None = None):
         self.engine = engine
         self.job_id = job_id
         self.kind = kind
         self.role = role
         self.callbacks = callbacks
         self.supersede = supersede
+        self.owner = owner  # a widget whose deletion drops the job's answers
         self.done = False
+        self.future: Future | None = None  # a job run HERE, on a thread
 
     def cancel(self) -> None:
         """No callback follows; the worker drops the job (or its result)."""
@@ -311,7 +316,21 @@ class Job:
         if not self.done:
             self.engine._control(self, action)
 
+    def wait(self, timeout: float) -> None:
+        """Block until a job run HERE has finished and its callback has run (tests and
+        screenshots); a job in a worker is answered through the event loop instead."""
+        if self.future is None:
+            raise RuntimeError("Only a job that runs on a thread of this process can be waited for.")
+        try:
+            self.future.result(timeout)
+        except Exception:  # noqa: BLE001 - its on_error callback reports it
+            pass
+        self.engine._finish_threads()
+
     def _call(self, name: str, *args) -> None:
+        if self.owner is not None and not shiboken6.isValid(self.owner):
+            self.cancel()  # its widget was deleted while it ran
+            return
         callback = self.callbacks.get(name)
         if callback is not None:
             callback(*args)
@@ -327,6 +346,11 @@ class Engine(QObject):
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
+        self._threads: ThreadPoolExecutor | None = None
+        self._thread_jobs: list[Job] = []
+        self._thread_timer = QTimer(self)
+        self._thread_timer.setInterval(POLL_INTERVAL_MS)
+        self._thread_timer.timeout.connect(self._finish_threads)
         self.workers: dict[str, WorkerProcess] = {}
         for role in ROLES:
             worker = WorkerProcess(role, self, target=(targets or {}).get(role))
@@ -353,15 +377,19 @@ class Engine(QObject):
         return self.workers[role].state == READY
 
     def start(self, kind: str, arguments: dict | None = None, *, on_done=None, on_error=None,
-              on_progress=None, on_event=None, on_cancelled=None, supersede: str | None = None) -> Job:
-        """Run the task `kind` in its warm worker; the callbacks run on the GUI thread.
-        Raises ValueError/TypeError for an unknown task or wrong arguments (a bug)."""
+              on_progress=None, on_event=None, on_cancelled=None, supersede: str | None = None,
+              owner: QObject | None = None) -> Job:
+        """Run the task `kind` in its warm worker; the callbacks run on the GUI thread (none
+        after `owner`, a widget, has been deleted). Raises ValueError/TypeError for an
+        unknown task or wrong arguments (a bug)."""
         plain = plain_arguments(kind, dict(arguments or {}))
         role = TASKS[kind].worker
-        worker = self.workers[role]
         job = Job(self, next(self._ids), kind, role, {
             "done": on_done, "error": on_error, "progress": on_progress, "event": on_event,
-            "cancelled": on_cancelled}, supersede)
+            "cancelled": on_cancelled}, supersede, owner)
+        if role == HERE:
+            return self._start_here(job, plain)
+        worker = self.workers[role]
         refused = worker.refused_reason()
         if refused:
             job.done = True
@@ -375,6 +403,42 @@ class Engine(QObject):
         self._jobs[job.job_id] = job
         worker.send(protocol.Submit(job.job_id, kind, plain, supersede))
         return job
+
+    def _start_here(self, job: Job, arguments: dict) -> Job:
+        """Run a Keras-free task on this process's one background thread."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-here")
+        from engine.tasks import run_task
+
+        job.future = self._threads.submit(run_task, job.kind, None, **arguments)
+        self._thread_jobs.append(job)
+        self._thread_timer.start()
+        return job
+
+    def _finish_threads(self) -> None:
+        """Callbacks of finished thread jobs, on the GUI thread."""
+        from engine.errors import ProjectError
+
+        for job in [j for j in self._thread_jobs if j.future.done()]:
+            self._thread_jobs.remove(job)
+            if job.done or job.future.cancelled():
+                continue
+            job.done = True
+            error = job.future.exception()
+            if error is None:
+                job._call("done", job.future.result())
+            elif isinstance(error, ProjectError):
+                job._call("error", JobFailure(str(error)))
+            else:
+                job._call("error", JobFailure(f"Unexpected error: {type(error).__name__}: {error}"))
+        if not self._thread_jobs:
+            self._thread_timer.stop()
+
+    def wait_for_threads(self, timeout: float = 60.0) -> None:
+        """Let jobs on the background thread finish (their answers are then delivered)."""
+        if self._threads is not None:
+            self._threads.submit(lambda: None).result(timeout)
+            self._finish_threads()
 
     def kill(self, role: str) -> None:
         self.workers[role].kill()
@@ -395,6 +459,10 @@ class Engine(QObject):
 
     # -- messages ----------------------------------------------------------------------------
     def _control(self, job: Job, action: str) -> None:
+        if job.future is not None:  # on a thread: only cancelling means anything
+            if action == protocol.CANCEL:
+                job.future.cancel()
+            return
         if action == protocol.CANCEL:
             self._jobs.pop(job.job_id, None)
         worker = self.workers[job.role]

@@ -52,7 +52,8 @@ class Task:
     run: Callable[..., Any]
     parameters: tuple[str, ...]
     required: frozenset[str]
-    worker: str                      # which warm worker serves it: "training" or "inspection"
+    worker: str                      # who runs it: the warm "training" or "inspection" worker,
+                                     # or "here": a thread of the calling process (no Keras)
 
 
 TASKS: dict[str, Task] = {}
@@ -247,6 +248,19 @@ def build_templates(context: JobContext) -> list:
         spec = load_template(key)
         rows.append((key, build_model(spec).count_params(), infer(spec).total_params))
     return rows
+
+
+# -- in the app's own process (Keras-free) ----------------------------------------------------
+
+@task("dataset_preview", worker="here")
+def dataset_preview(context: JobContext, name: str, options: dict):
+    """The Train panel's look at a dataset: it must show in the first second, before the
+    workers are warm, and needs no Keras."""
+    import scipy.ndimage  # noqa: F401 - imported here, off the GUI thread, for augmentation
+
+    from engine.dataset_preview import load_preview
+
+    return load_preview(name, options)
 
 
 # -- the Features lab -------------------------------------------------------------------------

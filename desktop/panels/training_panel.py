@@ -15,8 +15,7 @@ the engine and reports back with `set_state(...)` and `show_progress(event)`.
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLocale, QRect, QSize, Qt, QTimer, Signal
@@ -26,8 +25,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolTip,
                                QVBoxLayout, QWidget)
 
-from engine.datasets import (BUILTIN_TITLES, FOLDER_PREFIX, KERAS_DATASETS, NPZ_PREFIX,
-                             DatasetSplits, list_datasets, load_dataset)
+from engine.dataset_preview import PREVIEW_COUNT, DatasetPreview, make_preview, sample_indices  # noqa: F401
+from engine.datasets import BUILTIN_TITLES, FOLDER_PREFIX, KERAS_DATASETS, NPZ_PREFIX, list_datasets
 from engine.errors import ProjectError
 from engine.graph.edits import SetParams
 from engine.graph.validate import ERROR, WARNING, output_node_id
@@ -36,12 +35,10 @@ from engine.training.config import (LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, A
 from engine.training.progress import format_duration
 from desktop.document import ProjectDocument
 from desktop.panels.inspector import severity_color
+from desktop.workers import Job, shared_engine
 
-PREVIEW_COUNT = 24
 AUGMENTED_COUNT = 12       # the first preview images, randomly changed
 TILE_SIDE = 48             # preview images are scaled to this many pixels
-PREVIEW_MAX_SIDE = 96      # larger images are subsampled to about this before augmenting
-POLL_MS = 30               # how often the GUI checks the background load
 RELOAD_DELAY_MS = 350      # after a seed / fraction / max-samples edit, before reloading
 STATES = ("idle", "starting", "training", "paused", "stopping")
 FOLDER_ITEM, NPZ_ITEM = "\0folder", "\0npz"  # combo data of the two "choose a file" items
@@ -73,65 +70,6 @@ def _warning_css(severity: str = WARNING) -> str:
 
 
 # -- background loading ------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)  # eq=False: NumPy arrays have no single truth value
-class DatasetPreview:
-    """What the panel shows of a loaded dataset (the splits themselves are not kept)."""
-
-    name: str
-    class_names: tuple[str, ...]
-    input_shape: tuple[int, int, int]
-    sizes: dict
-    class_counts: dict          # class name -> images over all splits
-    images: np.ndarray          # up to PREVIEW_COUNT training images, float32 (N, h, w, C)
-    labels: np.ndarray
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-
-def sample_indices(labels: np.ndarray, count: int) -> list[int]:
-    """Indices of `count` images taken round-robin over the classes, so each class shows."""
-    by_class = [np.flatnonzero(labels == label).tolist() for label in np.unique(labels)]
-    chosen: list[int] = []
-    depth = 0
-    while len(chosen) < min(count, len(labels)):
-        for indices in by_class:
-            if depth < len(indices) and len(chosen) < count:
-                chosen.append(indices[depth])
-        depth += 1
-    return chosen
-
-
-def make_preview(splits: DatasetSplits) -> DatasetPreview:
-    chosen = sample_indices(splits.y_train, PREVIEW_COUNT)
-    images = splits.x_train[chosen]
-    step = max(1, math.ceil(max(images.shape[1:3], default=1) / PREVIEW_MAX_SIDE))
-    images = np.ascontiguousarray(images[:, ::step, ::step, :], dtype=np.float32)
-    all_labels = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
-    counts = np.bincount(all_labels, minlength=splits.num_classes)
-    return DatasetPreview(splits.name, splits.class_names, splits.input_shape, splits.sizes,
-                          {name: int(count) for name, count in zip(splits.class_names, counts)},
-                          images, splits.y_train[chosen])
-
-
-def _load_preview(name: str, options: dict) -> DatasetPreview:
-    """Runs on the worker thread. ProjectError for the user's mistakes."""
-    import scipy.ndimage  # noqa: F401 - import here, off the GUI thread, for the augmentation
-
-    return make_preview(load_dataset(name, **options))
-
-
-_executor: ThreadPoolExecutor | None = None
-
-
-def _background() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-preview")
-    return _executor
-
 
 # -- augmentation preview ------------------------------------------------------------------------
 
@@ -349,15 +287,12 @@ class TrainingPanel(QWidget):
         self._preview: DatasetPreview | None = None
         self._preview_key: tuple | None = None
         self._load_error = ""
-        self._future: Future | None = None
-        self._future_key: tuple | None = None
+        self._job: Job | None = None          # the preview being loaded (a thread job)
+        self._job_key: tuple | None = None
         self._last_dataset_index = 0
         self._augment_seed = 0
         self._epochs = 0
 
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._check_load)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(RELOAD_DELAY_MS)
@@ -673,37 +608,27 @@ class TrainingPanel(QWidget):
             self._preview, self._preview_key, self._load_error = None, None, ""
             self._show_preview()
             return
-        if key == self._preview_key or key == self._future_key:
+        if key == self._preview_key or key == self._job_key:
             return
         self._forget_load()
-        self._future = _background().submit(_load_preview, name, options)
-        self._future_key = key
-        self._poll.start()
+        self._job_key = key
+        self._job = shared_engine().start(
+            "dataset_preview", {"name": name, "options": options},
+            on_done=lambda preview: self._loaded(key, preview, ""),
+            on_error=lambda failure: self._loaded(key, None, failure.message), owner=self)
         self._show_preview()
 
     def _forget_load(self) -> None:
-        if self._future is not None:
-            self._future.cancel()  # if it has not started; otherwise its answer is ignored
-        self._future, self._future_key = None, None
-        self._poll.stop()
+        if self._job is not None:
+            self._job.cancel()  # if it has not started; otherwise its answer is dropped
+        self._job, self._job_key = None, None
 
     def is_loading(self) -> bool:
-        return self._future is not None
+        return self._job is not None
 
-    def _check_load(self) -> None:
-        future = self._future
-        if future is None or not future.done():
-            return
-        key = self._future_key
-        self._future, self._future_key = None, None
-        self._poll.stop()
-        self._preview, self._preview_key, self._load_error = None, key, ""
-        try:
-            self._preview = future.result()
-        except ProjectError as error:
-            self._load_error = str(error)
-        except Exception as error:  # noqa: BLE001 - shown inline, never as a traceback
-            self._load_error = f"Could not load {key[0]}: {type(error).__name__}: {error}"
+    def _loaded(self, key: tuple, preview: DatasetPreview | None, error: str) -> None:
+        self._job, self._job_key = None, None
+        self._preview, self._preview_key, self._load_error = preview, key, error
         self._show_preview()
 
     def wait_for_preview(self, timeout: float = 30.0) -> None:
@@ -712,12 +637,8 @@ class TrainingPanel(QWidget):
         if self._reload_timer.isActive():
             self._reload_timer.stop()
             self._load_preview()
-        if self._future is not None:
-            try:
-                self._future.result(timeout)
-            except Exception:  # noqa: BLE001 - _check_load reports it
-                pass
-            self._check_load()
+        if self._job is not None:
+            self._job.wait(timeout)
 
     @property
     def preview(self) -> DatasetPreview | None:
@@ -727,7 +648,7 @@ class TrainingPanel(QWidget):
         name = self.dataset_name()
         preview = self._preview
         self.load_label.setStyleSheet("")
-        if self._future is not None:
+        if self._job is not None:
             self.load_label.setText("Loading a preview...")
         elif self._load_error:
             self.load_label.setText(self._load_error)

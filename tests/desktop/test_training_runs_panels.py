@@ -32,10 +32,9 @@ def delete_widgets_on_the_gui_thread():
     test could be collected, and its Qt object destroyed, there; so hold every panel, wait for
     the preview worker, and delete them here, on the GUI thread."""
     yield
-    from desktop.panels import training_panel
+    from desktop.workers import shared_engine
 
-    if training_panel._executor is not None:
-        training_panel._executor.submit(lambda: None).result(timeout=60)
+    shared_engine().wait_for_threads(timeout=60)
     for widget in _widgets:
         if shiboken6.isValid(widget):
             shiboken6.delete(widget)
