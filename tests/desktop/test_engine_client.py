@@ -166,42 +166,8 @@ def test_pause_holds_training_and_continue_finishes_it(qtbot, client, tmp_path):
     assert record.states == ["starting", "training", "paused", "training", "idle"]
 
 
-def test_a_killed_worker_is_a_failure_that_can_be_resumed(qtbot, client, tmp_path):
-    record = Recorder(client)
-    killed = []
-
-    def kill_once(event):
-        if not killed:
-            killed.append(client.pid)
-            os.kill(client.pid, signal.SIGKILL)
-
-    client.epoch_ended.connect(kill_once)
-    client.start(tiny_cnn(), TrainingConfig(epochs=4, **QUICK), tmp_path)
-    failed = wait_terminal(qtbot, record)
-    client.epoch_ended.disconnect(kill_once)
-
-    assert failed["type"] == "failed" and failed["crashed"], failed
-    assert failed["resumable"] and failed["resume_epoch"] >= 1
-    assert failed["epochs_completed"] >= 1
-    assert "signal 9" in failed["message"]
-    assert f"from epoch {failed['resume_epoch']}" in failed["message"]
-    assert record.states[-1] == "idle" and not client.is_running()
-    run_dir = failed["run_dir"]
-    assert run_dir == client.last_run_dir and Path(run_dir).is_dir()
-    assert RunFolder(run_dir).status()["status"] == "failed"  # the runs list shows it ended
-    qtbot.waitUntil(lambda: pid_gone(killed[0]), timeout=30_000)
-    assert client.pid not in (None, killed[0])  # a fresh worker took its place, unasked
-
-    resumed = Recorder(client)
-    client.resume(run_dir)
-    finished = wait_terminal(qtbot, resumed)
-    assert finished["type"] == "finished", finished
-    assert resumed.of("started")[0]["initial_epoch"] == failed["resume_epoch"]
-    assert [e["epoch"] for e in resumed.of("epoch_ended")] == \
-        list(range(failed["resume_epoch"] + 1, 5))
-    folder = RunFolder(run_dir)
-    assert [e["epoch"] for e in folder.history()] == [1, 2, 3, 4]
-    assert folder.status()["status"] == "finished"
+# A killed worker (a failure that can be resumed, a fresh worker in its place) is tested once,
+# in the window: tests/desktop/test_training_window.py.
 
 
 def test_a_worker_that_does_not_stop_is_ended(qtbot, client, tmp_path):

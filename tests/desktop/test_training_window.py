@@ -54,15 +54,29 @@ def test_killed_worker_leaves_the_gui_alive_and_resume_continues(window, qtbot):
         window.start_training(window.training.config())
     spec_before = window.document.spec
     window.answers["question"] = QMessageBox.StandardButton.No  # don't resume from the dialog
+    killed = client.pid
     with qtbot.waitSignal(client.failed, timeout=60_000) as failed:
-        os.kill(client.pid, signal.SIGKILL)
+        os.kill(killed, signal.SIGKILL)
     event = failed.args[0]
     assert event["crashed"] and event["resumable"] and event["resume_epoch"] >= 1
+    assert event["epochs_completed"] >= 1
+    assert "signal 9" in event["message"]
+    assert f"from epoch {event['resume_epoch']}" in event["message"]
     assert window.isVisible() and window.document.spec == spec_before
+    assert client.state == "idle" and not client.is_running()
+    run_dir = event["run_dir"]
+    assert run_dir == client.last_run_dir
+    assert RunFolder(run_dir).status()["status"] == "failed"  # the runs list shows it ended
+    assert client.pid not in (None, killed)  # a fresh worker took its place, unasked
+
+    started = []
+    client.started.connect(started.append)
     with qtbot.waitSignal(client.finished, timeout=WORKER_TIMEOUT):
-        window.resume_training(event["run_dir"])
-    epochs = [e["epoch"] for e in RunFolder(event["run_dir"]).history()]
-    assert epochs == [1, 2, 3, 4]
+        window.resume_training(run_dir)
+    assert started[0]["initial_epoch"] == event["resume_epoch"]
+    folder = RunFolder(run_dir)
+    assert [e["epoch"] for e in folder.history()] == [1, 2, 3, 4]
+    assert folder.status()["status"] == "finished"
 
 
 def test_a_broken_graph_cannot_be_trained(window, qtbot):
