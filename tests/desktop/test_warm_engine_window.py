@@ -266,7 +266,8 @@ def test_a_killed_inspection_worker_is_reported_and_replaced(window, qtbot, trai
     assert page.task.is_running()
     window.engine.kill(INSPECTION)
     qtbot.waitUntil(lambda: "stopped unexpectedly" in page.status.text(), timeout=30_000)
-    assert page.status.text().startswith("⚠")
+    assert page.status.text().startswith(
+        "⚠ The inspection process stopped unexpectedly (killed by signal 9 (SIGKILL))")
     assert "try again" in page.status.text()
     assert page.result is None and not page.task.is_running()
     # Asking again: a fresh worker (TensorFlow loads again) answers.
