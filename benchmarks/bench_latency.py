@@ -141,7 +141,7 @@ def lab_scenarios(app, window) -> None:
     lab = window.lab
     run_dir = window.trainer.last_run_dir
     print("Features Lab (the run just trained):")
-    window.docks["Features Lab"].raise_()
+    window.workspaces.show_workspace("inspect")
     lab.set_run(run_dir)
     wait_until(app, lambda: bool(lab.images), 120)
     tabs = {name: index for index, name in enumerate(

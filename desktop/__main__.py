@@ -14,6 +14,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # the frozen app's worker processes start here too
     argv = sys.argv[1:] if argv is None else argv
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from desktop.main_window import APP_NAME, MainWindow
@@ -26,9 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("CNN Studio")
     app.setDesktopFileName("cnn-studio")  # Wayland app id = the installed .desktop entry
     app.setWindowIcon(app_icon())
-    apply_theme(app)
-    window = MainWindow(settings=Settings.load(), recovery=RecoveryStore())
-    if os.environ.get("CNN_STUDIO_QUIT_AFTER_FIRST_PAINT") == "1":
+    settings = Settings.load()
+    apply_theme(app, settings.theme)
+    window = MainWindow(settings=settings, recovery=RecoveryStore())
+    quick_exit = os.environ.get("CNN_STUDIO_QUIT_AFTER_FIRST_PAINT") == "1"
+    if quick_exit:
         quit_after_first_paint(app, window.view.viewport())
     window.show()
     # Unsaved work from a crashed session comes first; opening anything else would drop it.
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         if argv:
             window.open_path(argv[0])
     window.view.show_network()
+    if settings.show_guide and not quick_exit:  # the first start: how to get to a first run
+        QTimer.singleShot(400, window.show_guide)
     status = app.exec()
     window.engine.shutdown()  # the warm workers end with the app (a run stays resumable)
     window.deleteLater()  # tear the window down while the application still exists

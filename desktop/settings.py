@@ -53,6 +53,8 @@ class Settings:
         self.path = Path(path) if path else config_dir() / FILE_NAME
         self.window_geometry = ""   # base64 of QMainWindow.saveGeometry()
         self.window_state = ""      # base64 of QMainWindow.saveState()
+        self.layout: dict = {}      # workspace shown and splitter sizes (Workspaces.save_layout)
+        self.show_guide = True      # the first-run guide at start-up
         self.theme = "system"
         self.last_directory = ""
         self._recent_files: list[str] = []
@@ -93,6 +95,8 @@ class Settings:
             "window_state": self.window_state,
             "theme": self.theme,
             "last_directory": self.last_directory,
+            "layout": self.layout,
+            "show_guide": self.show_guide,
         }
 
     def _read_fields(self, data: dict) -> None:
@@ -101,6 +105,9 @@ class Settings:
         self.window_geometry = _string(data.get("window_geometry"), self.window_geometry)
         self.window_state = _string(data.get("window_state"), self.window_state)
         self.last_directory = _string(data.get("last_directory"), self.last_directory)
+        layout = data.get("layout")
+        self.layout = layout if isinstance(layout, dict) else {}
+        self.show_guide = data.get("show_guide") is not False
         theme = data.get("theme")
         self.theme = theme if theme in THEMES else "system"
         recent = data.get("recent_files")

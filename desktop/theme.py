@@ -1,4 +1,5 @@
-"""Light and dark themes that follow the system setting (Fusion style on every OS)."""
+"""Light and dark themes (Fusion style on every OS): follow the system, or the user's choice
+in View > Theme. Plots follow the palette (desktop/plots.py re-styles them on change)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,35 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+THEME_TITLES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+_choice = {"theme": "system"}
+
 
 def system_prefers_dark() -> bool:
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
-def apply_theme(app: QApplication) -> None:
+def apply_theme(app: QApplication, theme: str = "system") -> None:
+    """Fusion with a light or dark palette; "system" follows the desktop while we run."""
     app.setStyle("Fusion")
-    if system_prefers_dark():
-        app.setPalette(_dark_palette())
-    # Follow the system when the user switches between light and dark while we run.
-    app.styleHints().colorSchemeChanged.connect(lambda scheme: app.setPalette(
-        _dark_palette() if scheme == Qt.ColorScheme.Dark else app.style().standardPalette()))
+    if not _choice.get("connected"):
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply_palette(app))
+        _choice["connected"] = True
+    _choice["theme"] = theme if theme in THEME_TITLES else "system"
+    _apply_palette(app)
 
 
-def _dark_palette() -> QPalette:
+def current_theme() -> str:
+    return _choice["theme"]
+
+
+def _apply_palette(app: QApplication) -> None:
+    theme = _choice["theme"]
+    dark = theme == "dark" or (theme == "system" and system_prefers_dark())
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+
+
+def dark_palette() -> QPalette:
     palette = QPalette()
     roles = QPalette.ColorRole
     for role, color in ((roles.Window, "#25282D"), (roles.WindowText, "#E8EAED"),
@@ -29,8 +44,14 @@ def _dark_palette() -> QPalette:
                         (roles.ButtonText, "#E8EAED"), (roles.Highlight, "#3D7FD9"),
                         (roles.HighlightedText, "#FFFFFF"), (roles.ToolTipBase, "#2B2F36"),
                         (roles.ToolTipText, "#E8EAED"), (roles.PlaceholderText, "#8A929C"),
-                        (roles.Link, "#6AB0FF")):
+                        (roles.Link, "#6AB0FF"), (roles.Mid, "#4A4F57"),
+                        (roles.Midlight, "#3A3F47"), (roles.Dark, "#15171A"),
+                        (roles.Light, "#3F444C"), (roles.Shadow, "#0B0C0E")):
         palette.setColor(role, QColor(color))
     palette.setColor(QPalette.ColorGroup.Disabled, roles.Text, QColor("#6B7079"))
     palette.setColor(QPalette.ColorGroup.Disabled, roles.ButtonText, QColor("#6B7079"))
+    palette.setColor(QPalette.ColorGroup.Disabled, roles.WindowText, QColor("#6B7079"))
     return palette
+
+
+_dark_palette = dark_palette  # the name helpers and tests used before

@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QMessageBox, QSplitter  # noqa: E402
 
 from desktop.main_window import MainWindow  # noqa: E402
 from desktop.recovery import RecoveryStore  # noqa: E402
@@ -37,12 +37,18 @@ def test_recent_files_and_window_layout_are_remembered(qtbot, tmp_path, dialogs)
     project = tmp_path / "mine.json"
     window.document.save(project)
     assert [a.text() for a in window.recent_menu.actions()] == ["mine.json"]
-    window.docks["Problems"].hide()
+    window.show_panel("Problems", False)
+    window.workspaces.show_workspace("train")
+    train = window.findChild(QSplitter, "train")
+    train.setSizes([420, 900])
+    remembered = train.sizes()
     window.close()
     again = make_window(qtbot, tmp_path)
     assert again.settings.recent_files == [str(project)]
     assert [a.text() for a in again.recent_menu.actions()] == ["mine.json"]
-    assert again.docks["Problems"].isHidden()
+    assert again.problems.isHidden() and not again.panel_actions["Problems"].isChecked()
+    assert again.workspaces.current == "train"
+    assert again.findChild(QSplitter, "train").sizes() == remembered
 
 
 def test_unsaved_edits_are_offered_back_after_a_crash(qtbot, tmp_path, dialogs):
