@@ -17,6 +17,7 @@ from engine.graph.spec import NetworkSpec
 from engine.graph.validate import ERROR, output_node_id, validate
 from engine.training import events
 from engine.training.callbacks import EpochTensorBoard, StudioCallback
+from engine.training.compatibility import output_mismatch
 from engine.training.config import TrainingConfig
 from engine.training.devices import list_devices
 from engine.training.runs import RunFolder
@@ -94,19 +95,10 @@ class Trainer:
                               f"{train_size}.")
 
     def _check_classes(self) -> None:
-        out_id = output_node_id(self.spec)
-        out_node = self.spec.node(out_id)
-        out_shape = infer(self.spec).nodes[out_id].output_shape
-        classes = self.data.num_classes
-        if out_shape is None or len(out_shape) != 1:
-            raise ProjectError(f"The output {out_node.name} gives {out_shape}, not one score per "
-                               "class: end the network with a Dense layer (after Flatten or global "
-                               "pooling).")
-        if out_shape[0] != classes:
-            fix = (f"set units of {out_node.name} to {classes}" if out_node.type == "Dense"
-                   else f"make the last layer produce {classes} values")
-            raise ProjectError(f"The output {out_node.name} has {out_shape[0]} units but dataset "
-                               f"'{self.config.dataset}' has {classes} classes: {fix}.")
+        mismatch = output_mismatch(self.spec, self.data.num_classes,
+                                   f"dataset '{self.config.dataset}'")
+        if mismatch is not None:
+            raise ProjectError(mismatch.message)
 
     def _strategy_scope(self):
         import contextlib
