@@ -9,9 +9,8 @@ per epoch (one colour per run) and lines their numbers up in a compare table.
 
 from __future__ import annotations
 
-import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -26,6 +25,9 @@ from engine.errors import ProjectError
 from engine.graph.shapes import infer
 from engine.training.progress import format_duration
 from engine.training.runs import FAILED, RUNNING, STOPPED, RunFolder, RunSummary, list_runs
+from desktop.formatting import MISSING, metric, percent
+from desktop.models.run_history import RunHistory
+from desktop.plots import add_legend, series_color, themed_plot
 from desktop.style import ERROR_COLOR, WARNING_COLOR, is_dark_theme
 
 COLUMNS = ("Run", "Status", "Dataset", "Epochs", "Best val acc", "Test acc", "Time", "Samples/s")
@@ -33,19 +35,12 @@ COLUMNS = ("Run", "Status", "Dataset", "Epochs", "Best val acc", "Test acc", "Ti
  SPEED_COLUMN) = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole
 RESUMABLE_STATUSES = (STOPPED, FAILED)
-# Tableau 10: distinct on light and dark backgrounds.
-RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-              "#7f7f7f", "#bcbd22", "#17becf")
 EMPTY_SELECTION_HINT = ("Select a run to see its validation accuracy and loss per epoch; "
                         "select several (Ctrl/Shift+click) to compare them.")
 
 
-def run_color(index: int) -> QColor:
-    return QColor(RUN_COLORS[index % len(RUN_COLORS)])
-
-
 def _percent(value) -> str:
-    return "" if value is None else f"{100 * float(value):.1f}%"
+    return "" if value is None else percent(value)
 
 
 def _status_color(status: str) -> QColor | None:
@@ -92,6 +87,7 @@ class RunDetails:
     config: dict | None
     parameters: int | None
     problem: str = ""
+    series: RunHistory = field(default_factory=RunHistory)  # the history as curves and numbers
 
 
 def read_details(path: Path) -> RunDetails:
@@ -111,40 +107,12 @@ def read_details(path: Path) -> RunDetails:
     metrics = attempt(folder.metrics, None)
     config = attempt(lambda: folder.read_json("config.json"), None)
     parameters = attempt(lambda: infer(folder.spec()).total_params, None)
-    return RunDetails(history=[entry for entry in history if isinstance(entry, dict)],
-                      metrics=metrics if isinstance(metrics, dict) else None,
+    history = [entry for entry in history if isinstance(entry, dict)]
+    series = RunHistory(max_batch_points=2)  # from disk: epochs only
+    series.load(history)
+    return RunDetails(history=history, metrics=metrics if isinstance(metrics, dict) else None,
                       config=config if isinstance(config, dict) else None,
-                      parameters=parameters, problem=" ".join(problems))
-
-
-def _themed_plot(title: str, y_label: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
-    palette = plot.palette()
-    background = palette.color(QPalette.ColorRole.Base)
-    foreground = palette.color(QPalette.ColorRole.Text)
-    plot.setBackground(background)
-    item = plot.getPlotItem()
-    item.setTitle(title, color=foreground.name(), size="10pt")
-    for axis_name in ("left", "bottom"):
-        axis = item.getAxis(axis_name)
-        axis.setPen(pg.mkPen(foreground))
-        axis.setTextPen(pg.mkPen(foreground))
-        axis.enableAutoSIPrefix(False)
-    item.setLabel("bottom", "epoch")
-    item.setLabel("left", y_label)
-    item.showGrid(x=True, y=True, alpha=0.15)
-    plot.setMenuEnabled(False)
-    plot.setMinimumHeight(120)
-    return plot
-
-
-def _legend(plot: pg.PlotWidget, offset) -> pg.LegendItem:
-    palette = plot.palette()
-    background = QColor(palette.color(QPalette.ColorRole.Base))
-    background.setAlpha(200)
-    return plot.getPlotItem().addLegend(
-        offset=offset, labelTextColor=palette.color(QPalette.ColorRole.Text), labelTextSize="8pt",
-        brush=pg.mkBrush(background), pen=pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
+                      parameters=parameters, problem=" ".join(problems), series=series)
 
 
 class RunsPanel(QWidget):
@@ -222,11 +190,11 @@ class RunsPanel(QWidget):
         buttons.addWidget(self.refresh_button)
 
         # Below the table: curves and the compare table, or a hint when nothing is selected.
-        self.accuracy_plot = _themed_plot("Validation accuracy", "accuracy (%)")
-        self.loss_plot = _themed_plot("Validation loss", "loss")
+        self.accuracy_plot = themed_plot("Validation accuracy", "accuracy (%)", "epoch")
+        self.loss_plot = themed_plot("Validation loss", "loss", "epoch")
         # Where curves seldom are: accuracy rises (top left is empty), loss falls (bottom left).
-        self.accuracy_legend = _legend(self.accuracy_plot, offset=(8, 8))
-        self.loss_legend = _legend(self.loss_plot, offset=(8, -8))
+        self.accuracy_legend = add_legend(self.accuracy_plot, offset=(8, 8))
+        self.loss_legend = add_legend(self.loss_plot, offset=(8, -8))
         plots = QWidget()
         plots_layout = QVBoxLayout(plots)
         plots_layout.setContentsMargins(0, 0, 0, 0)
@@ -430,20 +398,20 @@ class RunsPanel(QWidget):
         single = len(runs) == 1
         labels = run_labels(runs)
         for index, (run, detail) in enumerate(zip(runs, details)):
-            color = run_color(index)
+            color = series_color(index)
             self.table.item(row_of[str(run.path)], NAME_COLUMN).setIcon(_swatch(color))
             label = labels[index]
-            epochs = [entry.get("epoch", number + 1) for number, entry in enumerate(detail.history)]
+            epochs = detail.series.epoch_x()
             for plot, key, scale in ((self.accuracy_plot, "accuracy", 100.0),
                                      (self.loss_plot, "loss", 1.0)):
-                values = [scale * _finite(entry.get(f"val_{key}")) for entry in detail.history]
+                values = scale * detail.series.epoch_values(f"val_{key}")
                 curve = plot.plot(epochs, values, pen=pg.mkPen(color, width=2), symbol="o",
                                   symbolSize=5, symbolBrush=color, symbolPen=None,
                                   name=("validation" if single else label), connect="finite")
                 if key == "accuracy":
                     self.curves.append(curve)
                 if single:  # one run: its training curve too, dashed
-                    train = [scale * _finite(entry.get(key)) for entry in detail.history]
+                    train = scale * detail.series.epoch_values(key)
                     plot.plot(epochs, train, pen=pg.mkPen(color, width=1.5,
                                                           style=Qt.PenStyle.DashLine),
                               name="training", connect="finite")
@@ -457,18 +425,18 @@ class RunsPanel(QWidget):
             ("Dataset", lambda r, d: r.dataset),
             ("Epochs", lambda r, d: f"{r.epochs_completed}/{r.epochs_planned}"),
             ("Best val accuracy", lambda r, d: _percent(r.best_val_accuracy)),
-            ("Best epoch", lambda r, d: str((d.metrics or {}).get("best_epoch") or "")),
+            ("Best epoch", lambda r, d: str((d.metrics or {}).get("best_epoch")
+                                            or d.series.best_epoch() or "")),
             ("Test accuracy", lambda r, d: _percent(r.test_accuracy)),
             ("Test loss", lambda r, d: _number((d.metrics or {}).get("test_loss"))),
-            ("Last val loss", lambda r, d: _number(d.history[-1].get("val_loss"))
-             if d.history else ""),
+            ("Last val loss", lambda r, d: _number(d.series.summary()["last_val_loss"])),
             ("Training time", lambda r, d: format_duration(r.training_time)
              if r.training_time is not None else ""),
             ("Samples/s", lambda r, d: f"{r.samples_per_second:,.0f}"
              if r.samples_per_second else ""),
             ("Parameters", lambda r, d: f"{d.parameters:,}" if d.parameters is not None else ""),
             ("Optimizer", lambda r, d: str((d.config or {}).get("optimizer", ""))),
-            ("Learning rate", lambda r, d: _number((d.config or {}).get("learning_rate"), "g")),
+            ("Learning rate", lambda r, d: _rate_text((d.config or {}).get("learning_rate"))),
             ("Schedule", lambda r, d: str((d.config or {}).get("schedule", ""))),
             ("Batch size", lambda r, d: str((d.config or {}).get("batch_size", ""))),
             ("Augmentation", lambda r, d: _augmentation_text((d.config or {}).get("augmentation"))),
@@ -482,7 +450,7 @@ class RunsPanel(QWidget):
         table.setVerticalHeaderLabels([title for title, _ in rows])
         labels = run_labels(runs)
         for column, (run, detail) in enumerate(zip(runs, details)):
-            header = QTableWidgetItem(_swatch(run_color(column)), labels[column])
+            header = QTableWidgetItem(_swatch(series_color(column)), labels[column])
             header.setToolTip(str(run.path) + (f"\n{detail.problem}" if detail.problem else ""))
             table.setHorizontalHeaderItem(column, header)
             for row, (_, value) in enumerate(rows):
@@ -571,21 +539,17 @@ class RunsPanel(QWidget):
         self.message_label.setVisible(bool(text))
 
 
-def _finite(value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
+def _number(value) -> str:
+    """A loss in the compare table: blank when the run has none."""
+    text = metric(value)
+    return "" if text == MISSING else text
 
 
-def _number(value, spec: str = ".4f") -> str:
-    if value is None:
-        return ""
+def _rate_text(value) -> str:
     try:
-        return format(float(value), spec)
+        return format(float(value), "g")
     except (TypeError, ValueError):
-        return str(value)
+        return "" if value is None else str(value)
 
 
 def _augmentation_text(augmentation) -> str:

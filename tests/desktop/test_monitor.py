@@ -118,7 +118,7 @@ def feed(monitor: TrainingMonitor, events: list[dict]) -> None:
 
 
 def curve_length(monitor: TrainingMonitor, name: str) -> int:
-    x, _ = monitor.curves[name].getOriginalDataset()
+    x, _ = monitor.curves_view.curves[name].getOriginalDataset()
     return 0 if x is None else len(x)
 
 
@@ -131,45 +131,45 @@ def test_live_stream_fills_curves(monitor):
     assert curve_length(monitor, "batch_accuracy") == EPOCHS * BATCHES
     for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "learning_rate"):
         assert curve_length(monitor, name) == EPOCHS
-    x, y = monitor.curves["batch_loss"].getOriginalDataset()
+    x, y = monitor.curves_view.curves["batch_loss"].getOriginalDataset()
     assert x[0] == pytest.approx(1 / BATCHES) and x[-1] == pytest.approx(EPOCHS)
     assert np.all(np.diff(x) > 0)
-    _, val = monitor.curves["val_accuracy"].getOriginalDataset()
+    _, val = monitor.curves_view.curves["val_accuracy"].getOriginalDataset()
     assert list(val) == pytest.approx([100 * v for v in VAL_ACCURACY])  # shown in percent
     assert "Epoch 3/3" in monitor.status_label.text()
     assert monitor.progress.value() == monitor.progress.maximum()
 
 
 def test_batch_curves_are_downsampled_and_clipped(monitor):
-    for plot in (monitor.loss_plot, monitor.accuracy_plot):
+    for plot in (monitor.curves_view.loss_plot, monitor.curves_view.accuracy_plot):
         item = plot.getPlotItem()
         assert item.ctrl.autoDownsampleCheck.isChecked()
         assert item.ctrl.clipToViewCheck.isChecked()
         assert item.ctrl.peakRadio.isChecked()
-    assert monitor.curves["batch_loss"].opts["autoDownsample"]
-    assert monitor.curves["batch_loss"].opts["clipToView"]
+    assert monitor.curves_view.curves["batch_loss"].opts["autoDownsample"]
+    assert monitor.curves_view.curves["batch_loss"].opts["clipToView"]
 
 
 def test_x_axes_are_linked(monitor):
     feed(monitor, event_stream())
-    loss_view = monitor.loss_plot.getViewBox()
-    assert monitor.accuracy_plot.getViewBox().linkedView(0) is loss_view
-    assert monitor.lr_plot.getViewBox().linkedView(0) is loss_view
+    loss_view = monitor.curves_view.loss_plot.getViewBox()
+    assert monitor.curves_view.accuracy_plot.getViewBox().linkedView(0) is loss_view
+    assert monitor.curves_view.lr_plot.getViewBox().linkedView(0) is loss_view
     left, right = loss_view.viewRange()[0]
     assert left <= 0 and right >= EPOCHS
-    for plot in (monitor.accuracy_plot, monitor.lr_plot):
+    for plot in (monitor.curves_view.accuracy_plot, monitor.curves_view.lr_plot):
         assert plot.getViewBox().viewRange()[0] == pytest.approx([left, right])
-    monitor.loss_plot.setXRange(1.0, 2.0, padding=0)
-    for plot in (monitor.accuracy_plot, monitor.lr_plot):
+    monitor.curves_view.loss_plot.setXRange(1.0, 2.0, padding=0)
+    for plot in (monitor.curves_view.accuracy_plot, monitor.curves_view.lr_plot):
         assert plot.getViewBox().viewRange()[0] == pytest.approx([1.0, 2.0])
 
 
 def test_best_epoch_marker_and_legends(monitor):
     feed(monitor, event_stream())
     assert monitor.best_epoch() == 2
-    for line in monitor.best_lines:
+    for line in monitor.curves_view.best_lines:
         assert line.isVisible() and line.value() == 2
-    for plot in (monitor.loss_plot, monitor.accuracy_plot):
+    for plot in (monitor.curves_view.loss_plot, monitor.curves_view.accuracy_plot):
         labels = [label.text for _, label in plot.getPlotItem().legend.items]
         assert labels == ["train (per batch)", "train (per epoch)", "validation",
                           "best val accuracy (epoch 2)"]
@@ -177,26 +177,26 @@ def test_best_epoch_marker_and_legends(monitor):
 
 def test_hover_readout_shows_values_at_the_nearest_epoch(monitor):
     feed(monitor, event_stream())
-    assert monitor.hover_label.text().startswith("Latest: epoch 3")
-    text = monitor.hover_at(1.98)
+    assert monitor.curves_view.hover_label.text().startswith("Latest: epoch 3")
+    text = monitor.curves_view.hover_at(1.98)
     assert "epoch 2:" in text and "val acc 91.0%" in text and "at 1.98: batch loss" in text
-    assert all(line.isVisible() and line.value() == pytest.approx(1.98) for line in monitor.cursor_lines)
-    assert monitor.hover_label.text() == text
-    monitor.hover_at(None)
-    assert not any(line.isVisible() for line in monitor.cursor_lines)
+    assert all(line.isVisible() and line.value() == pytest.approx(1.98) for line in monitor.curves_view.cursor_lines)
+    assert monitor.curves_view.hover_label.text() == text
+    monitor.curves_view.hover_at(None)
+    assert not any(line.isVisible() for line in monitor.curves_view.cursor_lines)
 
 
 def test_moving_the_mouse_over_a_plot_reads_out_values(monitor):
     feed(monitor, event_stream())
     QApplication.processEvents()  # lay the plots out
-    view = monitor.accuracy_plot.getViewBox()
+    view = monitor.curves_view.accuracy_plot.getViewBox()
     scene_pos = view.mapViewToScene(pg.Point(1.0, 85.0))
-    monitor.accuracy_plot.scene().sigMouseMoved.emit(scene_pos)
-    assert monitor.hover_label.text().startswith("epoch 1:")
-    assert all(line.isVisible() for line in monitor.cursor_lines)
-    monitor.accuracy_plot.scene().sigMouseMoved.emit(QPointF(-50, -50))  # left the plot
-    assert monitor.hover_label.text().startswith("Latest: epoch 3")
-    assert not any(line.isVisible() for line in monitor.cursor_lines)
+    monitor.curves_view.accuracy_plot.scene().sigMouseMoved.emit(scene_pos)
+    assert monitor.curves_view.hover_label.text().startswith("epoch 1:")
+    assert all(line.isVisible() for line in monitor.curves_view.cursor_lines)
+    monitor.curves_view.accuracy_plot.scene().sigMouseMoved.emit(QPointF(-50, -50))  # left the plot
+    assert monitor.curves_view.hover_label.text().startswith("Latest: epoch 3")
+    assert not any(line.isVisible() for line in monitor.curves_view.cursor_lines)
 
 
 def test_plots_update_through_the_timer_not_per_event(monitor, qtbot):
@@ -218,7 +218,7 @@ def test_fifty_thousand_batch_events_stay_bounded_and_fast(monitor):
     elapsed = time.perf_counter() - started
     assert elapsed < 3.0
     assert MAX_BATCH_POINTS // 2 <= monitor.batch_point_count <= MAX_BATCH_POINTS
-    x, _ = monitor.curves["batch_loss"].getOriginalDataset()
+    x, _ = monitor.curves_view.curves["batch_loss"].getOriginalDataset()
     assert len(x) == monitor.batch_point_count and np.all(np.diff(x) > 0)
     assert x[0] == pytest.approx(1 / batches) and x[-1] > 9.9  # the whole run, evenly thinned
 
@@ -227,41 +227,41 @@ def test_fifty_thousand_batch_events_stay_bounded_and_fast(monitor):
 
 def test_gradient_norms_one_line_per_layer_on_a_log_axis(monitor):
     feed(monitor, event_stream())
-    assert list(monitor.gradient_curves) == LAYERS
-    item = monitor.gradient_plot.getPlotItem()
+    assert list(monitor.gradients_view.curves) == LAYERS
+    item = monitor.gradients_view.plot.getPlotItem()
     assert item.getAxis("left").logMode
-    legend = monitor.gradient_legend
+    legend = monitor.gradients_view.legend
     assert [legend.item(k).text() for k in range(legend.count())] == LAYERS
     legend.item(0).setCheckState(Qt.CheckState.Unchecked)  # untick a layer: its line hides
-    assert not monitor.gradient_curves["conv2d"].isVisible()
-    pens = {curve.opts["pen"].color().name() for curve in monitor.gradient_curves.values()}
+    assert not monitor.gradients_view.curves["conv2d"].isVisible()
+    pens = {curve.opts["pen"].color().name() for curve in monitor.gradients_view.curves.values()}
     assert len(pens) == len(LAYERS)
-    _, norms = monitor.gradient_curves["conv2d"].getOriginalDataset()
+    _, norms = monitor.gradients_view.curves["conv2d"].getOriginalDataset()
     assert list(norms) == pytest.approx([1e-3, 1e-3 / 2, 1e-3 / 3])
-    assert "vanishing gradients" in monitor.gradient_note.text().lower()
-    assert not monitor.gradient_hint.isVisible()
+    assert "vanishing gradients" in monitor.gradients_view.note.text().lower()
+    assert not monitor.gradients_view.hint.isVisible()
 
 
 # -- results ----------------------------------------------------------------------------------
 
 def test_finished_fills_results(monitor):
     feed(monitor, full_run())
-    labels = monitor.result_labels
+    labels = monitor.results_view.result_labels
     assert labels["test_accuracy"].text() == "95.6%"
     assert labels["test_loss"].text() == "0.3125"
     assert labels["training_time"].text() == "0:12"
     assert labels["samples_per_second"].text() == "1,250"
     assert monitor.status_label.text().startswith("Finished: test accuracy 95.6%")
-    assert monitor.results_stack.currentIndex() == 1
-    bars = monitor.class_bars.opts
+    assert monitor.results_view.currentIndex() == 1
+    bars = monitor.results_view.class_bars.opts
     assert list(bars["height"]) == pytest.approx([100 * 50 / 55, 100 * 45 / 50, 100 * 39 / 45])
-    ticks = monitor.class_plot.getPlotItem().getAxis("bottom")._tickLevels[0]
+    ticks = monitor.results_view.class_plot.getPlotItem().getAxis("bottom")._tickLevels[0]
     assert [name for _, name in ticks] == CLASSES
 
 
 def test_confusion_table_contents_and_colours(monitor):
     feed(monitor, full_run())
-    table = monitor.confusion_table
+    table = monitor.results_view.confusion.table
     assert (table.rowCount(), table.columnCount()) == (3, 3)
     assert [table.horizontalHeaderItem(k).text() for k in range(3)] == CLASSES
     assert [table.verticalHeaderItem(k).text() for k in range(3)] == CLASSES
@@ -275,25 +275,25 @@ def test_confusion_table_contents_and_colours(monitor):
 def test_clicking_a_cell_fills_the_gallery(monitor, qtbot):
     feed(monitor, full_run())
     monitor.tabs.setCurrentIndex(monitor.RESULTS_TAB)
-    table = monitor.confusion_table
+    table = monitor.results_view.confusion.table
     with qtbot.waitSignal(monitor.cell_selected) as signal:
         table.cellClicked.emit(1, 1)
     assert signal.args == [1, 1]
-    assert monitor.gallery.count() == 12  # 45 test images, 12 saved
-    assert "12 of 45" in monitor.gallery_label.text()
-    caption = monitor.gallery.item(0).text()
+    assert monitor.results_view.confusion.gallery.count() == 12  # 45 test images, 12 saved
+    assert "12 of 45" in monitor.results_view.confusion.gallery_label.text()
+    caption = monitor.results_view.confusion.gallery.item(0).text()
     assert caption.splitlines()[0].startswith("dog: ")
-    assert not monitor.gallery.item(0).icon().isNull()
+    assert not monitor.results_view.confusion.gallery.item(0).icon().isNull()
 
     # a real mouse click on another cell: 3 images (all of that cell's test images)
     rect = table.visualItemRect(table.item(0, 1))
     with qtbot.waitSignal(monitor.cell_selected) as signal:
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert signal.args == [0, 1]
-    assert monitor.gallery.count() == 3
+    assert monitor.results_view.confusion.gallery.count() == 3
 
     monitor.select_cell(2, 0)  # an empty cell
-    assert monitor.gallery.count() == 0
+    assert monitor.results_view.confusion.gallery.count() == 0
 
 
 def test_gallery_images_and_captions():
@@ -332,17 +332,17 @@ def test_show_run_from_history(monitor):
     monitor.show_run(history, metrics, make_examples())
     assert monitor.batch_point_count == 0 and curve_length(monitor, "batch_loss") == 0
     assert curve_length(monitor, "train_loss") == 3 and curve_length(monitor, "val_accuracy") == 3
-    assert monitor.best_lines[0].value() == 2
-    assert list(monitor.gradient_curves) == LAYERS
-    assert monitor.result_labels["test_accuracy"].text() == "95.6%"
+    assert monitor.curves_view.best_lines[0].value() == 2
+    assert list(monitor.gradients_view.curves) == LAYERS
+    assert monitor.results_view.result_labels["test_accuracy"].text() == "95.6%"
     monitor.select_cell(0, 0)
-    assert monitor.gallery.count() == 12
+    assert monitor.results_view.confusion.gallery.count() == 12
     assert monitor.status_label.text().startswith("Finished: test accuracy 95.6%")
 
     monitor.show_run(history[:2], None, None)  # a stopped run: no results
     assert curve_length(monitor, "train_loss") == 2
-    assert monitor.results_stack.currentIndex() == 0
-    assert monitor.confusion_table.rowCount() == 0
+    assert monitor.results_view.currentIndex() == 0
+    assert monitor.results_view.confusion.table.rowCount() == 0
 
 
 def test_resume_keeps_epochs_before_the_checkpoint(monitor):
@@ -371,14 +371,14 @@ def test_a_resumed_run_shows_its_whole_history(monitor, tmp_path):
     monitor.handle_event({"type": "started", "time": 0.0, "epochs": EPOCHS, "initial_epoch": 2,
                           "run_dir": run_dir, "steps_per_epoch": BATCHES})
     assert monitor.epoch_count == 2
-    x, loss = monitor.curves["train_loss"].getOriginalDataset()
+    x, loss = monitor.curves_view.curves["train_loss"].getOriginalDataset()
     assert list(x) == [1, 2] and list(loss) == [1.0, 0.5]
     assert monitor.status_label.text() == "Resuming after epoch 2 of 3"
-    assert monitor.best_lines[0].value() == 2
+    assert monitor.curves_view.best_lines[0].value() == 2
     monitor.handle_event({"type": "epoch_ended", "time": 4.0, "epochs": EPOCHS, "elapsed": 4.0,
                           "eta": 0.0, **epoch_record(3)})
     monitor.flush()
-    x, _ = monitor.curves["train_loss"].getOriginalDataset()
+    x, _ = monitor.curves_view.curves["train_loss"].getOriginalDataset()
     assert list(x) == [1, 2, 3]
 
 
@@ -460,9 +460,9 @@ def test_clear_empties_everything(monitor):
     monitor.clear()
     assert monitor.batch_point_count == 0 and monitor.epoch_count == 0
     assert curve_length(monitor, "train_loss") == 0
-    assert monitor.gradient_curves == {}
-    assert monitor.confusion_table.rowCount() == 0 and monitor.gallery.count() == 0
-    assert not any(line.isVisible() for line in monitor.best_lines)
+    assert monitor.gradients_view.curves == {}
+    assert monitor.results_view.confusion.table.rowCount() == 0 and monitor.results_view.confusion.gallery.count() == 0
+    assert not any(line.isVisible() for line in monitor.curves_view.best_lines)
 
 
 @pytest.mark.parametrize("size", [(900, 600), (600, 400)])
@@ -477,7 +477,7 @@ def test_readable_at_small_sizes(qtbot, size):
         widget.tabs.setCurrentIndex(tab)
         QApplication.processEvents()
         assert not widget.grab().isNull()
-    for plot in (widget.loss_plot, widget.accuracy_plot, widget.lr_plot):
+    for plot in (widget.curves_view.loss_plot, widget.curves_view.accuracy_plot, widget.curves_view.lr_plot):
         assert plot.height() >= 90 and plot.width() >= 120
 
 
