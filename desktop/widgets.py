@@ -1,5 +1,7 @@
-"""Small widgets every form uses: editors that ignore the mouse wheel unless focused, so
-scrolling a panel never changes a value under the pointer (the wheel goes to the panel)."""
+"""Small widgets every form uses: editors that never take the mouse wheel, so scrolling a
+panel never changes a value under the pointer (the wheel goes to the panel). Not even when
+focused: a combo box keeps the focus after a choice, so scrolling on until it passed under
+the pointer turned softmax into leaky_relu. Values change by click, keys or typing."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
 
-class WheelNeedsFocus:
+class WheelScrollsPanel:
     """A mixin, not an event filter: a long-lived Python filter object crashes Qt at exit,
     and filters on widgets being destroyed can crash PySide."""
 
@@ -16,19 +18,16 @@ class WheelNeedsFocus:
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel turn never focuses it
 
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()  # the scroll area around it scrolls instead
+        event.ignore()  # the scroll area around the form scrolls instead
 
 
-class SpinBox(WheelNeedsFocus, QSpinBox):
+class SpinBox(WheelScrollsPanel, QSpinBox):
     pass
 
 
-class DoubleSpinBox(WheelNeedsFocus, QDoubleSpinBox):
+class DoubleSpinBox(WheelScrollsPanel, QDoubleSpinBox):
     pass
 
 
-class ComboBox(WheelNeedsFocus, QComboBox):
+class ComboBox(WheelScrollsPanel, QComboBox):
     pass

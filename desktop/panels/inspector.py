@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import QLocale, Qt, QTimer
 from PySide6.QtGui import QColor, QDoubleValidator, QPalette
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout,
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
@@ -25,6 +25,7 @@ from engine.graph.shapes import NodeInfo
 from engine.graph.spec import NodeSpec
 from engine.graph.validate import ERROR, Diagnostic
 from desktop.document import ProjectDocument
+from desktop.widgets import ComboBox, SpinBox
 from desktop.panels.palette import block_icon, glyph_for
 from desktop.style import ERROR_COLOR, WARNING_COLOR, is_dark_theme
 
@@ -35,31 +36,8 @@ EMPTY_HINT = "Select a block to see its settings"
 
 # -- small widget helpers ------------------------------------------------------------------------
 
-class _WheelNeedsFocus:
-    """Editors ignore the mouse wheel unless focused: scrolling the form must not edit it.
-    (A mixin, not an event filter: a long-lived Python filter object crashes Qt at exit.)"""
-
-    def __init__(self):
-        super().__init__()
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class _FocusedWheelSpinBox(_WheelNeedsFocus, QSpinBox):
-    pass
-
-
-class _FocusedWheelComboBox(_WheelNeedsFocus, QComboBox):
-    pass
-
-
 def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
-    spin = _FocusedWheelSpinBox()
+    spin = SpinBox()
     spin.setRange(int(minimum) if minimum is not None else 0,
                   int(maximum) if maximum is not None else MAX_SIZE)
     # valueChanged only on Enter / focus loss / arrows: typing "128" is one edit, not three.
@@ -218,7 +196,7 @@ class BoolField(ParamField):
 
 class ChoiceField(ParamField):
     def _build(self) -> QWidget:
-        self.combo = _FocusedWheelComboBox()
+        self.combo = ComboBox()
         for choice in self.spec.choices:
             self.combo.addItem("none" if choice is None else str(choice))
         self.combo.activated.connect(lambda index: self.commit(self.spec.choices[index]))
@@ -489,16 +467,26 @@ class NodeForm(QWidget):
         layout.addStretch(1)
 
     def _header(self) -> QWidget:
+        """Icon, then the block's name over its Keras class: both wrap in a narrow panel."""
         icon = QLabel()
         icon.setPixmap(block_icon(glyph_for(self.block.type), self.block.category).pixmap(20, 20))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         title = _heading(self.block.label)
+        title.setWordWrap(True)
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         title.setFont(font)
-        kind = _muted(QLabel(self.block.type))
+        kind = _muted(_wrapped(self.block.type))
         kind.setToolTip(self.block.keras_path)
-        header = _row(icon, title, kind)
-        header.layout().addStretch(1)
+        names = QWidget()
+        column = QVBoxLayout(names)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(title)
+        column.addWidget(kind)
+        header = _row(icon, names)
+        header.layout().setSpacing(6)
+        header.layout().setStretch(1, 1)
         return header
 
     @staticmethod
@@ -518,6 +506,7 @@ class NodeForm(QWidget):
         layout.setSpacing(2)
         if spec.kind != "bool":  # a checkbox carries its own label
             label = QLabel(spec.display_label)
+            label.setWordWrap(True)  # a long label wraps in a narrow panel instead of clipping
             label.setBuddy(field.editors()[0])
             layout.addWidget(label)
         layout.addWidget(field.widget)
@@ -544,7 +533,9 @@ class NodeForm(QWidget):
         while self.analysis.rowCount():
             self.analysis.removeRow(0)
         for label, text in analysis_rows(node, info):
-            self.analysis.addRow(_muted(QLabel(label + ":"), smaller=False), _wrapped(text))
+            caption = _muted(QLabel(label + ":"), smaller=False)
+            caption.setWordWrap(True)
+            self.analysis.addRow(caption, _wrapped(text))
         sharing = weight_sharing_text(node, info)
         self.sharing.setText(sharing)
         self.sharing.setVisible(bool(sharing))
@@ -599,6 +590,11 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.hint)
         layout.addWidget(self.scroll)
         self.scroll.hide()
+        # The scroll area sizes the form when it is set, but labels added or re-worded later
+        # (analysis, problems) change the height their wrapped text needs without telling it:
+        # refit once the event loop has laid them out, or their text is cut off.
+        self._refit = QTimer(self, singleShot=True, interval=0)
+        self._refit.timeout.connect(self._fit_form)
         document.spec_changed.connect(self._on_spec_changed)
 
     def show_node(self, node_id: str | None) -> None:
@@ -611,6 +607,10 @@ class InspectorPanel(QWidget):
         self.node_id = node.id
         self.form.refresh(node, self.document.info.nodes.get(node.id),
                           self.document.diagnostics_for(node.id))
+        self._refit.start()
+
+    def _fit_form(self) -> None:
+        self.scroll.setWidgetResizable(True)  # re-measures the form at the viewport's width
 
     def _node(self, node_id: str | None) -> NodeSpec | None:
         if node_id is None or not self.document.spec.has_node(node_id):

@@ -22,6 +22,10 @@ from desktop.style import ERROR_COLOR, WARNING_COLOR
 
 SEVERITY_COLUMN, BLOCK_COLUMN, MESSAGE_COLUMN, FIX_COLUMN = range(4)
 _NODE_ROLE = Qt.ItemDataRole.UserRole
+SEVERITY_ROLE = Qt.ItemDataRole.UserRole + 1
+# Below this width the Block column is hidden: every message starts with the block's name,
+# and in a ~320 px dock the message needs the room to stay readable.
+BLOCK_COLUMN_MIN_WIDTH = 480
 _SEVERITY_ORDER = {ERROR: 0, WARNING: 1}
 
 
@@ -117,7 +121,7 @@ class ProblemsPanel(QWidget):
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(4)
-        self.tree.setHeaderLabels(["Severity", "Block", "Message", ""])
+        self.tree.setHeaderLabels(["", "Block", "Message", ""])  # severity: an icon, named in its tooltip
         self.tree.setRootIsDecorated(False)
         self.tree.setWordWrap(True)  # long messages wrap; rows grow instead of clipping
         self.tree.setUniformRowHeights(False)
@@ -159,9 +163,11 @@ class ProblemsPanel(QWidget):
         for diagnostic in self.diagnostics:
             block = spec.node(diagnostic.node_id).name if diagnostic.node_id and spec.has_node(
                 diagnostic.node_id) else "Network"
-            item = QTreeWidgetItem(self.tree, [diagnostic.severity.capitalize(), block,
-                                               diagnostic.message, ""])
+            item = QTreeWidgetItem(self.tree, ["", block, diagnostic.message, ""])
             item.setIcon(SEVERITY_COLUMN, severity_icon(diagnostic.severity))
+            item.setToolTip(SEVERITY_COLUMN, diagnostic.severity.capitalize())
+            item.setData(SEVERITY_COLUMN, SEVERITY_ROLE, diagnostic.severity)
+            item.setData(SEVERITY_COLUMN, Qt.ItemDataRole.AccessibleTextRole, diagnostic.severity.capitalize())
             item.setToolTip(MESSAGE_COLUMN, diagnostic.message)
             item.setData(0, _NODE_ROLE, diagnostic.node_id or "")
             if diagnostic.fix:
@@ -210,6 +216,10 @@ class ProblemsPanel(QWidget):
         node_id = item.data(0, _NODE_ROLE)
         if node_id:
             self.node_activated.emit(node_id)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.tree.setColumnHidden(BLOCK_COLUMN, event.size().width() < BLOCK_COLUMN_MIN_WIDTH)
+        super().resizeEvent(event)
 
     def _message_resized(self, column: int, old: int, new: int) -> None:
         if column == MESSAGE_COLUMN and old != new:

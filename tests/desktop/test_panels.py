@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QMimeData, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from engine.blocks.catalog import BLOCKS, BLOCKS_BY_TYPE, CATEGORIES, PRESETS
@@ -405,7 +405,7 @@ def test_problems_sorted_errors_first_with_summary(qtbot):
     assert panel.summary.text() == summary_text(document.diagnostics)
     assert panel.summary.text().startswith(f"{errors} error")
     assert f"{warnings} warning" in panel.summary.text()
-    assert [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())] == \
+    assert [panel.tree.topLevelItem(i).toolTip(0) for i in range(panel.tree.topLevelItemCount())] == \
         [s.capitalize() for s in severities]
 
 
@@ -445,6 +445,37 @@ def test_wrapped_messages_get_tall_rows(qtbot):
     row = panel.tree.visualItemRect(panel.tree.topLevelItem(0))
     assert row.height() > wide
     assert row.height() > 3 * panel.tree.fontMetrics().height()
+
+
+def test_messages_wrap_whole_in_a_narrow_panel(qtbot):
+    """At a dock's ~320 px every message shows in full: no Block column (the message names the
+    block), an icon for the severity, and rows as tall as their wrapped text."""
+    spec = load_template("vgg-mini")
+    for node in spec.nodes:
+        if node.type == "Conv2D":
+            spec = SetParams(node.id, {"filters": 0}).apply(spec)
+    spec = RemoveNodes((spec.nodes[1].id,)).apply(spec)
+    document = ProjectDocument(spec)
+    panel = ProblemsPanel(document)
+    qtbot.addWidget(panel)
+    panel.resize(320, 600)
+    panel.show()
+    QApplication.processEvents()
+    panel._relayout.stop()
+    panel.tree.doItemsLayout()
+    assert panel.tree.isColumnHidden(1)
+    tree, metrics = panel.tree, panel.tree.fontMetrics()
+    assert tree.columnWidth(2) > 160
+    for row in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(row)
+        cell = tree.visualRect(tree.indexFromItem(item, 2))
+        needed = metrics.boundingRect(QRect(0, 0, cell.width() - 8, 10_000), Qt.TextFlag.TextWordWrap,
+                                      item.text(2)).height()
+        assert cell.height() >= needed, item.text(2)
+        assert cell.right() <= tree.viewport().width()
+    panel.resize(700, 600)
+    QApplication.processEvents()
+    assert not panel.tree.isColumnHidden(1)
 
 
 # -- the GUI stays free of TensorFlow ---------------------------------------------------------
