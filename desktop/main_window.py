@@ -13,6 +13,7 @@ from desktop.canvas.view import GraphView
 from desktop.document import ProjectDocument
 from desktop.engine_client import EngineClient
 from desktop.engine_tasks import EngineTask
+from desktop.panels.analyze import AnalyzePanel
 from desktop.panels.inspector import InspectorPanel
 from desktop.panels.lab import FeaturesLab
 from desktop.panels.monitor import TrainingMonitor
@@ -73,6 +74,7 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         self.palette_panel = PalettePanel(self)
         self.inspector = InspectorPanel(self.document, self)
         self.problems = ProblemsPanel(self.document, self)
+        self.analyze = AnalyzePanel(self.document, self)
         self.training = TrainingPanel(self.document, self)
         self.monitor = TrainingMonitor(self)
         self.runs = RunsPanel(parent=self)
@@ -100,11 +102,14 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         """Design: canvas first (>= 45% of a 1280x800 window). Train: every setting in view
         beside the curves and runs. Inspect: the Lab gets the whole window."""
         side = splitter("design_side", V, [self.inspector, self.problems], [430, 250], [3, 2])
-        design = splitter("design", H, [self.palette_panel, self.view, side], [200, 760, 320], [0, 1, 0])
+        centre = splitter("design_centre", V, [self.view, self.analyze], [520, 200], [1, 0])
+        self.analyze.hide()  # canvas first: View > Show Analyze (Ctrl+Shift+A) opens it
+        design = splitter("design", H, [self.palette_panel, centre, side], [200, 760, 320], [0, 1, 0])
         results = splitter("train_results", V, [self.monitor, self.runs], [450, 240], [3, 1])
         train = splitter("train", H, [scrolling(self.training, "train_settings"), results],
                          [560, 720], [0, 1])
-        self.design_panels = {"Problems": (self.problems, None), "Properties": (self.inspector, None)}
+        self.design_panels = {"Analyze": (self.analyze, "Ctrl+Shift+A"), "Problems": (self.problems, None),
+                              "Properties": (self.inspector, None)}
         self.workspaces.add_page("design", design)
         self.workspaces.add_page("train", train)
         self.workspaces.add_page("inspect", self.lab)
@@ -142,6 +147,7 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         self.palette_panel.block_requested.connect(lambda payload: self.add_from_payload(payload, None, None))
         self.view.block_dropped.connect(self.add_from_payload)
         self.problems.node_activated.connect(self.reveal_node)
+        self.analyze.node_activated.connect(self.reveal_node)
         self.theme_actions[current_theme()].setChecked(True)
         self._connect_training()
 
@@ -182,6 +188,7 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
     def _selection_changed(self) -> None:
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        self.analyze.select_node(ids[0] if len(ids) == 1 else None)
 
     def reveal_node(self, node_id: str) -> None:
         if not node_id or not self.document.spec.has_node(node_id):
@@ -220,6 +227,7 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
             self.task.cancel()
         if self.trainer.is_running():
             self.trainer.shutdown()  # stops after the batch; the run stays resumable
+        self.monitor.shutdown()  # the TensorBoard servers this window started
         event.accept()
 
     def show_shortcuts(self) -> None:
@@ -227,10 +235,14 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
 
         ShortcutSheet(self._menu_actions(), self).exec()
 
-    def show_guide(self, at_start: bool = False) -> None:
+    def show_in_analyze(self, node_id: str) -> None:
+        self.show_panel("Analyze", True)
+        self.analyze.select_node(node_id)
+
+    def show_guide(self) -> None:
         from desktop.panels.help import FirstRunGuide
 
-        guide = FirstRunGuide(self)
+        guide = FirstRunGuide(self.settings.show_guide if self.settings else True, self)
         guide.exec()
         if self.settings is not None:
             self.settings.show_guide = guide.show_at_start()

@@ -115,7 +115,8 @@ class TrainingActions:
 
         folder = RunFolder(Path(run_dir))
         try:
-            self.monitor.show_run(folder.history(), folder.metrics(), folder.examples())
+            self.monitor.show_run(folder.history(), folder.metrics(), folder.examples(),
+                                  run_dir=str(folder.path))
         except ProjectError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
             return
