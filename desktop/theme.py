@@ -3,9 +3,9 @@ in View > Theme. Plots follow the palette (desktop/plots.py re-styles them on ch
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 THEME_TITLES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 _choice = {"theme": "system"}
@@ -17,7 +17,8 @@ def system_prefers_dark() -> bool:
 
 def apply_theme(app: QApplication, theme: str = "system") -> None:
     """Fusion with a light or dark palette; "system" follows the desktop while we run."""
-    app.setStyle("Fusion")
+    if not isinstance(app.style(), _FusionWithVisibleBoxes):
+        app.setStyle(_FusionWithVisibleBoxes("Fusion"))
     if not _choice.get("connected"):
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply_palette(app))
         _choice["connected"] = True
@@ -33,6 +34,29 @@ def _apply_palette(app: QApplication) -> None:
     theme = _choice["theme"]
     dark = theme == "dark" or (theme == "system" and system_prefers_dark())
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+
+
+class _FusionWithVisibleBoxes(QProxyStyle):
+    """Fusion outlines check boxes and radio buttons in a darker shade of the window, which
+    vanishes on a dark window: draw a visible rim there."""
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802
+        super().drawPrimitive(element, option, painter, widget)
+        kinds = (QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+                 QStyle.PrimitiveElement.PE_IndicatorRadioButton)
+        palette = option.palette
+        if element not in kinds or palette.color(QPalette.ColorRole.Window).lightness() >= 128:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.PlaceholderText), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        if element == QStyle.PrimitiveElement.PE_IndicatorRadioButton:
+            painter.drawEllipse(rect)
+        else:
+            painter.drawRoundedRect(rect, 2, 2)
+        painter.restore()
 
 
 def dark_palette() -> QPalette:
