@@ -44,6 +44,8 @@ def style_plot(plot: pg.PlotWidget) -> None:
         legend_background.setAlpha(200)
         item.legend.setBrush(pg.mkBrush(legend_background))
         item.legend.setLabelTextColor(foreground)
+        for _sample, label in item.legend.items:  # the call above only stores the colour
+            label.setText(label.text, color=foreground.name())
 
 
 class _FollowPalette(QObject):
@@ -115,6 +117,8 @@ def to_qimage(array: np.ndarray, lo: float | None = None, hi: float | None = Non
     data = to_uint8(array, lo, hi)
     if data.ndim == 3 and data.shape[2] not in (3, 4):
         data = np.ascontiguousarray(data[:, :, :3])
+    if data.ndim == 3:  # makeQImage reads each pixel as B, G, R(, A) bytes: reorder RGB(A)
+        data = np.ascontiguousarray(data[:, :, [2, 1, 0, 3][: data.shape[2]]])
     return pg.functions.makeQImage(data, transpose=False, copy=True)
 
 

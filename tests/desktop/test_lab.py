@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,66 @@ def test_a_picture_the_user_opens_goes_through_the_network(qtbot, lab, tmp_path)
     broken.write_bytes(b"not a picture")
     assert not lab.add_image_file(broken)
     assert "Cannot read" in lab.title.text()
+
+
+# -- opening a layer's feature maps (the canvas' "Feature maps for this layer") ---------------
+
+def test_show_layer_without_a_run_shows_the_hint(qtbot):
+    widget = FeaturesLab()
+    qtbot.addWidget(widget)
+    assert widget.show_layer("C1") is False
+    assert widget.tabs.currentWidget() is widget.maps_tab
+    assert widget.maps_tab.status.text() == EMPTY_HINT
+
+
+def test_show_layer_opens_the_feature_maps_of_that_layer(qtbot, lab):
+    assert lab.tabs.currentWidget() is lab.kernels_tab
+    assert lab.show_layer("C3") is True
+    page = lab.maps_tab
+    assert lab.tabs.currentWidget() is page and page.layer.currentData() == "C3"
+    wait_done(qtbot, page)
+    qtbot.waitUntil(lambda: page.grid.count() == 16, timeout=TIMEOUT_MS)
+    assert lab.show_layer("C1") is True  # the tab already shown: it loads the new layer
+    qtbot.waitUntil(lambda: page.grid.count() == 6, timeout=TIMEOUT_MS)
+    assert lab.show_layer("F6") is False  # a Dense layer: no maps
+    assert "no feature maps" in page.status.text()
+    assert page.layer.currentData() == "C1"
+
+
+def test_show_layer_before_the_runs_layers_arrive(qtbot, run_dir):
+    widget = FeaturesLab()
+    qtbot.addWidget(widget)
+    widget.resize(1000, 600)
+    widget.show()
+    widget.set_run(run_dir)
+    assert not widget.layers  # still loading
+    assert widget.show_layer("C3") is True
+    qtbot.waitUntil(lambda: bool(widget.images), timeout=TIMEOUT_MS)
+    assert widget.maps_tab.layer.currentData() == "C3"
+    wait_done(qtbot, widget.maps_tab)
+    qtbot.waitUntil(lambda: widget.maps_tab.grid.count() == 16, timeout=TIMEOUT_MS)
+
+
+# -- the run chooser ----------------------------------------------------------------------------
+
+def test_run_chooser_lists_trained_runs_and_reports_the_users_choice(qtbot, lab, run_dir,
+                                                                      tmp_path):
+    copy = shutil.copytree(run_dir, tmp_path / "copy-of-run")
+    untrained = tmp_path / "untrained"
+    untrained.mkdir()
+    lab.set_runs([("first", run_dir), ("untrained", str(untrained)), ("copy", str(copy))])
+    combo = lab.run_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["first", "copy"]
+    assert combo.currentText() == "first"  # the run shown
+    with qtbot.waitSignal(lab.run_chosen, timeout=5_000) as chosen:
+        combo.setCurrentIndex(1)
+        combo.activated.emit(1)  # what Qt emits when the user picks an item
+    assert chosen.args == [str(copy)]
+    assert lab.run_dir == str(copy) and "copy-of-run" in lab.title.text()
+    with qtbot.assertNotEmitted(lab.run_chosen):
+        lab.set_run(run_dir)  # the window selected a run: the combo follows, silently
+        assert combo.currentText() == "first"
+        lab.set_run(str(untrained))  # not listed: the placeholder
+        assert combo.currentIndex() == -1
+    lab.set_runs([])
+    assert not combo.isEnabled() and combo.placeholderText() == "No trained runs yet"
