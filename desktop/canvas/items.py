@@ -1,19 +1,23 @@
-"""What the canvas draws: block cards with ports, connections with shape labels, and
-composite (group) frames or collapsed cards."""
+"""What the canvas draws for blocks: cards with ports (and the shape of the tensor leaving
+each output), and composite (group) frames or collapsed cards. Connections: edges.py."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
 from desktop.style import ERROR_COLOR, WARNING_COLOR, category_color, is_dark_theme
+from engine.graph.layout import CARD_SIZE
 
-CARD_WIDTH = 200.0
-DETAIL_ZOOM = 0.35  # below this scale (the minimap, zoomed far out) cards are plain boxes
-CARD_HEIGHT = 92.0
+CARD_WIDTH, CARD_HEIGHT = CARD_SIZE  # the engine places blocks for this footprint
 HEADER_HEIGHT = 26.0
 PORT_RADIUS = 6.0
+FULL_DETAIL_ZOOM = 0.7  # below this the card's small print is unreadable: draw name + shape big
+PORT_ZOOM = 0.3         # below this ports are too small to grab: not drawn
+LEGIBLE_PX = 11.0       # the on-screen text size the simplified card keeps
+MIN_TEXT_PX = 5.0       # smaller than this (the minimap) a card is a coloured box
+LABEL_HEIGHT = 15.0     # the output's shape label beside the connection stub
 
 
 _theme_cache: dict = {}
@@ -57,7 +61,7 @@ class PortItem(QGraphicsItem):
         return QRectF(-r, -r, 2 * r, 2 * r)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_ZOOM:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < PORT_ZOOM:
             return
         theme = _theme()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -99,7 +103,7 @@ class BlockItem(QGraphicsObject):
         self.category = ""
         self.severity: str | None = None
         self.problem_count = 0
-        self.tooltip_lines: list[str] = []
+        self.tooltip = ""
         self.output_port = PortItem(self, True, 0)
         self.input_ports: list[PortItem] = []
         self.vertical = True  # data flows top-down: inputs on top, output at the bottom
@@ -115,11 +119,18 @@ class BlockItem(QGraphicsObject):
         self.title, self.type_label, self.summary = title, type_label, summary
         self.shape_text, self.params_text, self.category = shape_text, params_text, category
         self.severity, self.problem_count = severity, problem_count
-        self.setToolTip(tooltip)
-        self._set_input_count(input_count)
-        self.output_port.setVisible(has_output)
+        self.tooltip = tooltip  # handed to Qt on hover: setToolTip on 1,000 cards per edit is slow
+        if len(self.input_ports) != input_count:
+            self._set_input_count(input_count)
+        if self.output_port.isVisible() != has_output:
+            self.output_port.setVisible(has_output)
         if changed:
             self.update()
+
+    def hoverEnterEvent(self, event):  # noqa: N802 - Qt API
+        if self.toolTip() != self.tooltip:
+            self.setToolTip(self.tooltip)
+        super().hoverEnterEvent(event)
 
     def set_vertical(self, vertical: bool) -> None:
         self.vertical = vertical
@@ -144,26 +155,40 @@ class BlockItem(QGraphicsObject):
         self.output_port.setPos(CARD_WIDTH / 2, CARD_HEIGHT) if self.vertical \
             else self.output_port.setPos(CARD_WIDTH, CARD_HEIGHT / 2)
 
+    def set_connected(self, output: bool, inputs: set[int]) -> None:
+        """Filled ports (and the output's shape label) for the ports that have connections."""
+        if output != self.output_port.connected:
+            self.output_port.connected = output
+            self.update()
+        for port in self.input_ports:
+            if (port.index in inputs) != port.connected:
+                port.connected = port.index in inputs
+                port.update()
+
     def input_port(self, index: int) -> PortItem | None:
         return self.input_ports[index] if 0 <= index < len(self.input_ports) else None
 
     # -- drawing ---------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return QRectF(-4, -12, CARD_WIDTH + 16, CARD_HEIGHT + 16)
+        # The card, its badge and ports, and the shape label beside the output stub.
+        return QRectF(-12, -12, CARD_WIDTH + 110, CARD_HEIGHT + 12 + LABEL_HEIGHT + 8)
+
+    def shape(self) -> QPainterPath:
+        """Clicks hit the card itself, not the label area around it."""
+        path = QPainterPath()
+        path.addRect(QRectF(-2, -2, CARD_WIDTH + 4, CARD_HEIGHT + 4))
+        return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < FULL_DETAIL_ZOOM:
+            self._paint_simple(painter, lod)
+            return
         theme = _theme()
         card = QRectF(0, 0, CARD_WIDTH, CARD_HEIGHT)
         color = category_color(self.category)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_ZOOM:
-            painter.fillRect(card, color)  # far away, text would be unreadable anyway
-            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        outline = QColor(ERROR_COLOR if self.severity == "error" else WARNING_COLOR) \
-            if self.severity else color.darker(130)
-        if self.isSelected():
-            outline = theme["selection"]
-        painter.setPen(QPen(outline, 3 if (self.severity or self.isSelected()) else 1.5))
+        painter.setPen(QPen(self._outline(color), 3 if (self.severity or self.isSelected()) else 1.5))
         painter.setBrush(QBrush(theme["card"]))
         painter.drawRoundedRect(card, 8, 8)
 
@@ -195,16 +220,80 @@ class BlockItem(QGraphicsObject):
         painter.setPen(theme["muted"])
         painter.drawText(body.translated(0, 40), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          _elide(base, self.params_text, body.width()))
-
+        self._paint_output_label(painter, base, theme)
         if self.severity:
-            badge = QRectF(CARD_WIDTH - 14, -10, 22, 22)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(ERROR_COLOR if self.severity == "error" else WARNING_COLOR))
-            painter.drawEllipse(badge)
-            painter.setPen(QColor("#FFFFFF"))
-            painter.setFont(bold)
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter,
-                             "!" if self.problem_count <= 1 else str(min(self.problem_count, 9)))
+            self._paint_badge(painter, bold)
+
+    def _outline(self, color: QColor) -> QColor:
+        if self.isSelected():
+            return _theme()["selection"]
+        if self.severity:
+            return QColor(ERROR_COLOR if self.severity == "error" else WARNING_COLOR)
+        return color.darker(130)
+
+    def _paint_simple(self, painter: QPainter, lod: float) -> None:
+        """Zoomed out: the name and output shape in type that stays legible on screen,
+        on the category colour (never an unlabeled box while text can be read)."""
+        card = QRectF(0, 0, CARD_WIDTH, CARD_HEIGHT)
+        color = category_color(self.category)
+        name_px = simple_name_px(lod)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(color)
+        emphasised = self.isSelected() or self.severity
+        painter.setPen(QPen(self._outline(color), (4 if emphasised else 1.5) / max(lod, 0.2)))
+        painter.drawRoundedRect(card, 8, 8)
+        if name_px * lod < MIN_TEXT_PX:
+            return
+        name_font = QFont(painter.font())
+        name_font.setBold(True)
+        name_font.setPixelSize(round(name_px))
+        inner_width = CARD_WIDTH - 16
+        wide = QFontMetricsF(name_font).horizontalAdvance(self.title)
+        if wide > inner_width:  # a long name shrinks (never below 8.5 px on screen) before eliding
+            name_px = max(8.5 / max(lod, 1e-3), name_px * inner_width / wide)
+            name_font.setPixelSize(round(name_px))
+        shape_font = QFont(painter.font())
+        shape_font.setPixelSize(round(max(8.5 / max(lod, 1e-3), simple_name_px(lod) * 0.85)))
+        inner = card.adjusted(8, 4, -8, -4)
+        painter.setPen(QColor("#FFFFFF"))
+        painter.setFont(name_font)
+        half = inner.height() * 0.52
+        painter.drawText(QRectF(inner.left(), inner.top(), inner.width(), half),
+                         Qt.AlignmentFlag.AlignCenter, _elide(name_font, self.title, inner.width()))
+        painter.setFont(shape_font)
+        painter.drawText(QRectF(inner.left(), inner.top() + half, inner.width(), inner.height() - half),
+                         Qt.AlignmentFlag.AlignCenter, _elide(shape_font, self.shape_text, inner.width()))
+
+    def output_label_rect(self) -> QRectF:
+        """Where the shape leaving the output is written: beside the stub, clear of the
+        connection's bends (see engine/graph/routing.py's STUB)."""
+        width = QFontMetricsF(QFont()).horizontalAdvance(self.shape_text) + 10
+        port = self.output_port.pos()
+        if self.vertical:
+            return QRectF(port.x() + 6, port.y() + 2, width, LABEL_HEIGHT)
+        return QRectF(port.x() + 4, port.y() - 2 - LABEL_HEIGHT, width, LABEL_HEIGHT)
+
+    def _paint_output_label(self, painter: QPainter, font: QFont, theme: dict) -> None:
+        # One label per output, even when it feeds many blocks: labels never pile up.
+        if not (self.output_port.connected and self.output_port.isVisible() and self.shape_text):
+            return
+        box = self.output_label_rect()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme["label_bg"])
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(theme["muted"])
+        painter.setFont(font)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.shape_text)
+
+    def _paint_badge(self, painter: QPainter, bold: QFont) -> None:
+        badge = QRectF(CARD_WIDTH - 14, -10, 22, 22)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(ERROR_COLOR if self.severity == "error" else WARNING_COLOR))
+        painter.drawEllipse(badge)
+        painter.setPen(QColor("#FFFFFF"))
+        painter.setFont(bold)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter,
+                         "!" if self.problem_count <= 1 else str(min(self.problem_count, 9)))
 
     def itemChange(self, change, value):  # noqa: N802 - Qt API
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.on_moved:
@@ -261,103 +350,21 @@ class GroupFrameItem(QGraphicsItem):
         painter.setPen(QPen(color, 1.5, Qt.PenStyle.DashLine))
         painter.drawRoundedRect(self.rect, 12, 12)
         painter.setPen(color)
-        painter.drawText(self.rect.adjusted(12, 6, -12, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                         self.label)
+        # Zoomed out, the name grows so it stays readable (the frame's header has room).
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        font = QFont(painter.font())
+        font.setPixelSize(round(min(24.0, max(12.0, LEGIBLE_PX / max(lod, 1e-3)))))
+        painter.setFont(font)
+        painter.drawText(self.rect.adjusted(12, 4, -12, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                         _elide(font, self.label, self.rect.width() - 24))
 
     def header_rect(self) -> QRectF:
         return QRectF(self.rect.left(), self.rect.top(), self.rect.width(), 28)
 
 
-class EdgeItem(QGraphicsPathItem):
-    """A connection, drawn as a curve from an output port to an input port, labelled with
-    the shape of the tensor flowing through it."""
-
-    def __init__(self, edge):
-        super().__init__()
-        self.edge = edge
-        self.label = ""
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setZValue(-1)
-        self._start = QPointF()
-        self._end = QPointF()
-        self.vertical = True
-
-    def set_ends(self, start: QPointF, end: QPointF, vertical: bool) -> None:
-        self._start, self._end, self.vertical = start, end, vertical
-        self.setPath(connection_path(start, end, vertical))
-
-    def set_label(self, label: str) -> None:
-        if label != self.label:
-            self.label = label
-            self.update()
-
-    def shape(self) -> QPainterPath:
-        from PySide6.QtGui import QPainterPathStroker
-
-        stroker = QPainterPathStroker()
-        stroker.setWidth(12)
-        return stroker.createStroke(self.path())
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return super().boundingRect().adjusted(-60, -20, 60, 20)
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        theme = _theme()
-        color = theme["selection"] if self.isSelected() else theme["edge"]
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_ZOOM:
-            painter.setPen(QPen(color, 0))
-            painter.drawPath(self.path())
-            return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(color, 2.5 if self.isSelected() else 1.8))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self.path())
-        self._draw_arrow(painter, color)
-        if self.label:
-            middle = self.path().pointAtPercent(0.5)
-            metrics = QFontMetricsF(painter.font())
-            width = metrics.horizontalAdvance(self.label) + 10
-            box = QRectF(middle.x() - width / 2, middle.y() - 10, width, 20)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(theme["label_bg"])
-            painter.drawRoundedRect(box, 4, 4)
-            painter.setPen(theme["muted"])
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.label)
-
-    def _draw_arrow(self, painter: QPainter, color: QColor) -> None:
-        end = self._end
-        head = QPainterPath(end)
-        back, side = (QPointF(0, -9), QPointF(5, 0)) if self.vertical else (QPointF(-9, 0), QPointF(0, 5))
-        head.lineTo(end + back - side)
-        head.lineTo(end + back + side)
-        head.closeSubpath()
-        painter.fillPath(head, color)
-
-
-SKIP_BULGE = CARD_WIDTH * 1.3  # how far a connection that skips blocks bows out to the side
-
-
-def connection_path(start: QPointF, end: QPointF, vertical: bool) -> QPainterPath:
-    """A smooth curve leaving the output and entering the input along the flow direction.
-
-    A connection that jumps over blocks in line with it (a residual shortcut) bows out to
-    the side so it is not hidden behind the blocks it skips."""
-    path = QPainterPath(start)
-    if vertical and end.y() - start.y() > 2 * CARD_HEIGHT and abs(end.x() - start.x()) < CARD_WIDTH:
-        third = (end.y() - start.y()) / 3
-        path.cubicTo(start + QPointF(SKIP_BULGE, third), end + QPointF(SKIP_BULGE, -third), end)
-        return path
-    if not vertical and end.x() - start.x() > 2 * CARD_WIDTH and abs(end.y() - start.y()) < CARD_HEIGHT:
-        third = (end.x() - start.x()) / 3
-        path.cubicTo(start + QPointF(third, -SKIP_BULGE), end + QPointF(-third, -SKIP_BULGE), end)
-        return path
-    if vertical:
-        bend = max(30.0, abs(end.y() - start.y()) / 2)
-        path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
-    else:
-        bend = max(40.0, abs(end.x() - start.x()) / 2)
-        path.cubicTo(start + QPointF(bend, 0), end - QPointF(bend, 0), end)
-    return path
+def simple_name_px(lod: float) -> float:
+    """The zoomed-out card's name size (scene px): LEGIBLE_PX on screen while it fits."""
+    return min(40.0, max(12.0, LEGIBLE_PX / max(lod, 1e-3)))
 
 
 def _elide(font: QFont, text: str, width: float) -> str:

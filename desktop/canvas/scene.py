@@ -1,5 +1,9 @@
-"""GraphScene: mirrors the document's spec into canvas items and turns mouse gestures
-(move, connect, delete) into engine edits on the document."""
+"""GraphScene: mirrors the document's spec into canvas items and turns gestures and menu
+commands (move, connect, delete, add, paste) into engine edits on the document.
+
+After an edit only what changed is touched: the spec is immutable, so an unchanged block
+is the very same NodeSpec object, and its card, ports and connections are left alone.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen, QTransform
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
-from desktop.canvas.items import (CARD_HEIGHT, CARD_WIDTH, BlockItem, EdgeItem, GroupCardItem,
-                                  GroupFrameItem, PortItem, _theme, connection_path)
+from desktop.canvas.cards import CardContent
+from desktop.canvas.commands import SceneCommands
+from desktop.canvas.edges import EdgeItem, EdgeLayer, wire_path
+from desktop.canvas.items import (CARD_HEIGHT, CARD_WIDTH, BlockItem, GroupCardItem, GroupFrameItem,
+                                  PortItem, _theme)
 from desktop.document import ProjectDocument
 from desktop.style import GRID_SIZE
-from engine.blocks.catalog import BLOCKS_BY_TYPE, format_shape
-from engine.graph.edits import (CompositeEdit, Connect, Disconnect, MoveNodes, RemoveNodes,
-                                SetGroupCollapsed)
-from engine.graph.layout import layered_positions
+from engine.graph.edits import MoveNodes
+from engine.graph.layout import flow_direction, layered_positions
 from engine.graph.spec import EdgeSpec, NetworkSpec
 
 NEW_BLOCK_OFFSET = QPointF(CARD_WIDTH / 2, CARD_HEIGHT / 2)
@@ -24,119 +29,143 @@ def snap(point: QPointF) -> QPointF:
     return QPointF(round(point.x() / GRID_SIZE) * GRID_SIZE, round(point.y() / GRID_SIZE) * GRID_SIZE)
 
 
-class GraphScene(QGraphicsScene):
+class GraphScene(SceneCommands, QGraphicsScene):
     status_message = Signal(str)
+    nodes_added = Signal(list)              # ids of blocks an edit added (the view shows them)
+    analyze_requested = Signal(str)         # a block's "Show in Analyze" menu item
+    feature_maps_requested = Signal(str)    # a block's "Feature maps for this layer" menu item
 
     def __init__(self, document: ProjectDocument, parent=None):
         super().__init__(parent)
         self.document = document
         self.blocks: dict[str, BlockItem] = {}
-        self.edges: dict[EdgeSpec, EdgeItem] = {}
         self.group_cards: dict[str, GroupCardItem] = {}
         self.group_frames: dict[str, GroupFrameItem] = {}
+        self.edge_layer = EdgeLayer(self, self._visible_item_for)
+        self.content = CardContent(document)
+        self.direction = "TB"
         self._fallback_positions: dict[str, tuple[float, float]] = {}
+        self._shown_spec: NetworkSpec | None = None
+        self._syncing = False
         self._pending_wire: QGraphicsPathItem | None = None
         self._wire_source: PortItem | None = None
         self._press_positions: dict[str, QPointF] = {}
-        self.vertical = True
         document.spec_changed.connect(self.sync)
         self.sync()
 
+    @property
+    def edges(self) -> dict[EdgeSpec, EdgeItem]:
+        return self.edge_layer.items
+
+    @property
+    def vertical(self) -> bool:
+        return self.direction == "TB"
+
     # -- mirroring the spec ----------------------------------------------------------------
     def sync(self) -> None:
-        spec, info = self.document.spec, self.document.info
+        spec = self.document.spec
+        fresh = self._is_new_document(spec)
+        if fresh:
+            self._fallback_positions.clear()
         self._ensure_positions(spec)
-        self.vertical = self._flows_vertically(spec)
-        severity = self._severities()
-        problems_of: dict[str, list] = {}
-        for diagnostic in self.document.diagnostics:
-            problems_of.setdefault(diagnostic.node_id, []).append(diagnostic)
-        highest_port: dict[str, int] = {}
-        for edge in spec.edges:
-            highest_port[edge.target[0]] = max(highest_port.get(edge.target[0], -1), edge.target[1])
+        self._syncing = True
+        try:
+            if fresh:
+                self.direction = flow_direction(spec, self._positions(spec))
+                self.edge_layer.reset(self.direction)
+                self.content.reset()
+            changed, added = self._sync_blocks(spec)
+            if fresh:
+                changed |= set(spec.node_ids)
+            if fresh or spec.groups or (self._shown_spec and self._shown_spec.groups):
+                self._sync_groups(spec)
+            space = self.edge_layer.update_cards(
+                {**{n: self._visible_item_for(n) for n in changed},
+                 **{f"group:{g}": card for g, card in self.group_cards.items()}})
+            rewired = self.edge_layer.sync(spec.edges, changed, space)
+            self._sync_ports(spec, {n for e in rewired for n in (e.source[0], e.target[0])} | added)
+        finally:
+            self._syncing = False
+            self._shown_spec = spec
+        if added and not fresh:
+            self.nodes_added.emit([n for n in spec.node_ids if n in added])
+
+    def _is_new_document(self, spec: NetworkSpec) -> bool:
+        """A document opened or made from a template, not an edit of the shown one: its
+        history starts empty and it shares no block object with the shown spec (edits
+        keep every block they do not change as the same object)."""
+        shown = self._shown_spec
+        if shown is None:
+            return True
+        if self.document.undo_stack.count() or spec is shown:
+            return False
+        before = {id(node) for node in shown.nodes}
+        return not any(id(node) in before for node in spec.nodes)
+
+    def _sync_blocks(self, spec: NetworkSpec) -> tuple[set[str], set[str]]:
+        """(blocks whose card changed place or visibility, blocks added)."""
         for node_id in [n for n in self.blocks if not spec.has_node(n)]:
             self.removeItem(self.blocks.pop(node_id))
+        changed, added = set(), set()
         hidden = {n for g in spec.groups if g.collapsed for n in g.node_ids}
+        contents = self.content.for_spec(spec)
+        shown = self._shown_spec
+        # Same layout and groups objects: no card moved or hid (only new cards need placing).
+        placed = shown is not None and spec.layout is shown.layout and spec.groups is shown.groups
         for node in spec.nodes:
             item = self.blocks.get(node.id)
             if item is None:
                 item = BlockItem(node.id)
                 item.on_moved = self._block_moved
+                item.set_vertical(self.vertical)
                 self.blocks[node.id] = item
                 self.addItem(item)
+                added.add(node.id)
+            content = contents.get(node.id)
+            if content is not None:  # None: the same as shown
+                item.set_content(**content)
+            if placed and node.id not in added:
+                continue
             if item.vertical != self.vertical:
                 item.set_vertical(self.vertical)
-            block = BLOCKS_BY_TYPE[node.type]
-            node_info = info.nodes.get(node.id)
-            shape = node_info.output_shape if node_info else None
-            problems = problems_of.get(node.id, [])
-            item.set_content(
-                title=node.name, type_label=node.type.replace("2D", ""),
-                summary=block.summary(node.params) or block.label, shape_text=format_shape(shape),
-                params_text=self._params_text(node_info), category=block.category,
-                severity=severity.get(node.id), problem_count=len(problems),
-                input_count=self._input_count(block, highest_port.get(node.id)), has_output=True,
-                tooltip=self._tooltip(node, block, problems))
             position = self._position(spec, node.id)
-            if item.pos() != position:
+            visible = node.id not in hidden
+            if item.pos() != position or item.isVisible() != visible or node.id in added:
                 item.setPos(position)
-            item.setVisible(node.id not in hidden)
-        self._sync_groups(spec)
-        self._sync_edges(spec)
+                item.setVisible(visible)
+                changed.add(node.id)
+        return changed | {n for n in (self._shown_spec.node_ids if self._shown_spec else ())
+                          if not spec.has_node(n)}, added
+
+    def _sync_ports(self, spec: NetworkSpec, node_ids: set[str]) -> None:
+        for node_id in node_ids:
+            item = self.blocks.get(node_id)
+            if item is not None:
+                item.set_connected(bool(spec.outgoing(node_id)), {e.target[1] for e in spec.incoming(node_id)})
 
     def _ensure_positions(self, spec: NetworkSpec) -> None:
         """Blocks without a saved position get one from the automatic layout (not an edit)."""
         missing = [n for n in spec.node_ids if n not in spec.layout and n not in self._fallback_positions]
         if missing:
-            automatic = layered_positions(spec)
+            automatic = layered_positions(spec, self.direction)
             for node_id in missing:
                 self._fallback_positions[node_id] = automatic[node_id]
 
-    def _flows_vertically(self, spec: NetworkSpec) -> bool:
-        """Ports go top/bottom when connections mostly run downwards (the default), left/right
-        when the layout runs left to right."""
-        # Signed sums: data runs down (or right) along every edge, while the sideways offsets
-        # of parallel branches cancel out.
-        across = down = 0.0
-        for edge in spec.edges:
-            (x1, y1), (x2, y2) = (self._position(spec, edge.source[0]).toTuple(),
-                                  self._position(spec, edge.target[0]).toTuple())
-            across += x2 - x1
-            down += y2 - y1
-        return down >= across
+    def _positions(self, spec: NetworkSpec) -> dict[str, tuple[float, float]]:
+        return {n: spec.layout.get(n) or self._fallback_positions.get(n, (0.0, 0.0)) for n in spec.node_ids}
 
     def _position(self, spec: NetworkSpec, node_id: str) -> QPointF:
         x, y = spec.layout.get(node_id) or self._fallback_positions.get(node_id, (0.0, 0.0))
         return QPointF(x, y)
 
-    @staticmethod
-    def _input_count(block, highest_used_port: int | None) -> int:
-        if block.max_inputs is not None:
-            return block.max_inputs
-        # Merges grow: every connected port plus one free port, at least their minimum.
-        return max(block.min_inputs, (highest_used_port + 2) if highest_used_port is not None else 0)
-
-    @staticmethod
-    def _params_text(node_info) -> str:
-        if node_info is None or node_info.output_shape is None:
-            return "parameters: ?"
-        text = f"{node_info.params:,} params"
-        if node_info.macs:
-            text += f" · {_compact(node_info.macs)} MACs"
-        return text
-
-    @staticmethod
-    def _tooltip(node, block, problems) -> str:
-        lines = [f"<b>{node.name}</b> ({node.type})", block.help]
-        lines += [f"<span style='color:#D32F2F'>{d.severity}: {d.message}</span>" for d in problems]
-        return "<br>".join(lines)
-
-    def _severities(self) -> dict[str, str]:
-        result: dict[str, str] = {}
-        for d in self.document.diagnostics:
-            if d.node_id and result.get(d.node_id) != "error":
-                result[d.node_id] = d.severity
-        return result
+    def _set_direction(self, direction: str) -> None:
+        """Ports go top/bottom ("TB") or left/right ("LR"): the layout's direction, kept
+        until the next auto-layout or document, not re-decided per connection."""
+        self.direction = direction
+        for item in [*self.blocks.values(), *self.group_cards.values()]:
+            if item.vertical != self.vertical:
+                item.set_vertical(self.vertical)
+        self.edge_layer.set_direction(direction)
 
     def _sync_groups(self, spec: NetworkSpec) -> None:
         alive = {g.id for g in spec.groups}
@@ -144,7 +173,6 @@ class GraphScene(QGraphicsScene):
             self.removeItem(self.group_cards.pop(group_id))
         for group_id in [g for g in self.group_frames if g not in alive]:
             self.removeItem(self.group_frames.pop(group_id))
-        info = self.document.info
         for group in spec.groups:
             frame = self.group_frames.get(group.id)
             if frame is None:
@@ -154,72 +182,29 @@ class GraphScene(QGraphicsScene):
             if card is None:
                 card = self.group_cards[group.id] = GroupCardItem(group.id)
                 self.addItem(card)
-            members = [self.blocks[n] for n in group.node_ids if n in self.blocks]
             bounds = QRectF()
-            for item in members:
+            for item in (self.blocks[n] for n in group.node_ids if n in self.blocks):
                 bounds = bounds.united(QRectF(item.pos(), QPointF(item.pos().x() + CARD_WIDTH,
                                                                    item.pos().y() + CARD_HEIGHT)))
             frame.set_frame(bounds, f"{group.name} ({group.kind}) — double-click here to collapse")
             frame.setVisible(not group.collapsed)
-            exits = [n for n in group.node_ids if not any(
-                e.source[0] == n and e.target[0] in group.node_ids for e in spec.edges)]
-            exit_shape = info.nodes[exits[-1]].output_shape if exits and exits[-1] in info.nodes else None
-            params = sum(info.nodes[n].params for n in group.node_ids if n in info.nodes)
-            severities = self._severities()
-            member_severity = [severities[n] for n in group.node_ids if n in severities]
-            card.set_content(
-                title=group.name, type_label=group.kind.capitalize(),
-                summary=f"{len(group.node_ids)} blocks (double-click to expand)",
-                shape_text=format_shape(exit_shape), params_text=f"{params:,} params",
-                category="Composite",
-                severity="error" if "error" in member_severity else (
-                    "warning" if member_severity else None),
-                problem_count=len(member_severity), input_count=1, has_output=True,
-                tooltip=f"<b>{group.name}</b>: a collapsed {group.kind} composite")
+            card.set_content(**self.content.group_content(spec, group))
             card.setPos(bounds.topLeft() if not bounds.isNull() else QPointF())
             if card.vertical != self.vertical:
                 card.set_vertical(self.vertical)
             card.setVisible(group.collapsed)
 
     def _visible_item_for(self, node_id: str) -> BlockItem | None:
-        group = self.document.spec.group_of(node_id)
+        group = self.document.spec.group_of(node_id) if self.document.spec.groups else None
         if group is not None and group.collapsed:
             return self.group_cards.get(group.id)
         return self.blocks.get(node_id)
 
-    def _sync_edges(self, spec: NetworkSpec) -> None:
-        current = set(spec.edges)
-        for edge in [e for e in self.edges if e not in current]:
-            self.removeItem(self.edges.pop(edge))
-        for edge in spec.edges:
-            item = self.edges.get(edge)
-            if item is None:
-                item = self.edges[edge] = EdgeItem(edge)
-                self.addItem(item)
-            shape = self.document.info.nodes.get(edge.source[0])
-            item.set_label(format_shape(shape.output_shape) if shape and shape.output_shape else "")
-            self._route(item)
-        used_inputs = {edge.target for edge in spec.edges}
-        used_outputs = {edge.source[0] for edge in spec.edges}
-        for item in self.blocks.values():
-            for port in item.input_ports:
-                port.connected = (item.node_id, port.index) in used_inputs
-            item.output_port.connected = item.node_id in used_outputs
-
-    def _route(self, item: EdgeItem) -> None:
-        source = self._visible_item_for(item.edge.source[0])
-        target = self._visible_item_for(item.edge.target[0])
-        if source is None or target is None:
-            return
-        inside = source is target  # both ends inside one collapsed composite
-        item.setVisible(not inside)
-        if not inside:
-            item.set_ends(source.output_anchor(), target.input_anchor(item.edge.target[1]), self.vertical)
-
     def _block_moved(self, block: BlockItem) -> None:
-        for edge, item in self.edges.items():
-            if block.node_id in (edge.source[0], edge.target[0]):
-                self._route(item)
+        if self._syncing:
+            return  # sync re-routes once, after every card is in place
+        space = self.edge_layer.update_cards({block.node_id: block})
+        self.edge_layer.reroute_near({block.node_id}, space)
 
     # -- gestures ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
@@ -234,7 +219,8 @@ class GraphScene(QGraphicsScene):
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
         if self._pending_wire is not None:
-            self._draw_wire(event.scenePos())
+            self._pending_wire.setPath(wire_path(self._wire_source.block.output_anchor(),
+                                                 event.scenePos(), self.vertical))
             return
         super().mouseMoveEvent(event)
 
@@ -256,19 +242,19 @@ class GraphScene(QGraphicsScene):
                 return
         super().mouseDoubleClickEvent(event)
 
-    def set_group_collapsed(self, group_id: str, collapsed: bool) -> None:
-        verb = "Collapse" if collapsed else "Expand"
-        self.document.apply(SetGroupCollapsed(group_id, collapsed), f"{verb} {group_id}")
-
     def _commit_moves(self) -> None:
+        """A drag that moved blocks is one MoveNodes edit; a click that moved nothing is no
+        edit at all (no undo step, the project stays unmodified)."""
         moved = {}
         for node_id, before in self._press_positions.items():
             item = self.blocks.get(node_id)
-            if item is None:
+            if item is None or item.pos() == before:
                 continue
             snapped = snap(item.pos())
             if snapped != before:
                 moved[node_id] = (snapped.x(), snapped.y())
+            else:
+                item.setPos(before)
         self._press_positions = {}
         if moved:
             noun = "block" if len(moved) == 1 else f"{len(moved)} blocks"
@@ -287,10 +273,6 @@ class GraphScene(QGraphicsScene):
         self._pending_wire.setZValue(10)
         self.addItem(self._pending_wire)
 
-    def _draw_wire(self, end: QPointF) -> None:
-        start = self._wire_source.block.output_anchor()
-        self._pending_wire.setPath(connection_path(start, end, self.vertical))
-
     def _finish_wire(self, end: QPointF) -> None:
         source = self._wire_source
         self.removeItem(self._pending_wire)
@@ -300,12 +282,7 @@ class GraphScene(QGraphicsScene):
             return
         self.connect_ports(source.node_id, target.node_id, target.index)
 
-    def connect_ports(self, source_id: str, target_id: str, port: int) -> bool:
-        edge = EdgeSpec((source_id, 0), (target_id, port))
-        names = self.document.spec.node(source_id).name, self.document.spec.node(target_id).name
-        return self.document.apply(Connect(edge), f"Connect {names[0]} to {names[1]}")
-
-    # -- commands used by the window -------------------------------------------------------
+    # -- selection and lookups ----------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
         ids = []
         for item in self.selectedItems():
@@ -315,15 +292,12 @@ class GraphScene(QGraphicsScene):
                 ids.append(item.node_id)
         return ids
 
-    def delete_selection(self) -> None:
-        node_ids = self.selected_node_ids()
-        edges = [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)
-                 and item.edge.source[0] not in node_ids and item.edge.target[0] not in node_ids]
-        edits = [Disconnect(edge) for edge in edges]
-        if node_ids:
-            edits.append(RemoveNodes(tuple(node_ids)))
-        if edits:
-            self.document.apply(CompositeEdit(tuple(edits)), "Delete")
+    def single_selected_node_id(self) -> str | None:
+        """The selected block when exactly one block (not a group card) is selected."""
+        blocks = [i for i in self.selectedItems() if isinstance(i, BlockItem)]
+        if len(blocks) == 1 and not isinstance(blocks[0], GroupCardItem):
+            return blocks[0].node_id
+        return None
 
     def select_nodes(self, node_ids: list[str]) -> None:
         self.clearSelection()
@@ -338,13 +312,14 @@ class GraphScene(QGraphicsScene):
                 return item.edge
         return None
 
+    def block_at(self, point: QPointF) -> BlockItem | None:
+        for item in self.items(point):
+            if isinstance(item, PortItem):
+                item = item.block
+            if isinstance(item, BlockItem) and item.isVisible():
+                return item
+        return None
+
     def block_rect(self, node_id: str) -> QRectF:
         item = self._visible_item_for(node_id)
-        return item.sceneBoundingRect() if item else QRectF()
-
-
-def _compact(number: int) -> str:
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if number >= limit:
-            return f"{number / limit:.1f}{suffix}"
-    return str(number)
+        return item.mapRectToScene(QRectF(0, 0, CARD_WIDTH, CARD_HEIGHT)) if item else QRectF()

@@ -1,18 +1,25 @@
-"""GraphView: zoom, pan, fit, drops from the palette, and a minimap for big graphs."""
+"""GraphView: zoom, pan, fit at a readable zoom, drops from the palette, right-click menus,
+and a minimap for big graphs."""
 
 from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QTransform, QWheelEvent
+from PySide6.QtWidgets import QGraphicsView, QMenu
 
+from desktop.canvas import menus
+from desktop.canvas.minimap import Minimap
 from desktop.canvas.scene import NEW_BLOCK_OFFSET, GraphScene, snap
 from desktop.style import MIME_BLOCK
+from engine.blocks.catalog import BLOCKS_BY_TYPE
 
-MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
-READABLE_ZOOM = 0.75  # below this the card text gets hard to read
+# Cards keep their name legible down to MIN_ZOOM (items.py draws it larger when zoomed out);
+# showing a whole network never goes below READABLE_ZOOM nor above 1.
+MIN_ZOOM, MAX_ZOOM = 0.2, 3.0
+READABLE_ZOOM, SHOW_MAX_ZOOM = 0.28, 1.0  # at 0.28 a zoomed-out card still shows >= 8.5 px type
+MARGIN = 40.0
 
 
 def payload_of(mime) -> dict | None:
@@ -38,6 +45,9 @@ class GraphView(QGraphicsView):
         self.setAcceptDrops(True)
         self._panning_from: QPointF | None = None
         self.minimap = Minimap(self)
+        scene.nodes_added.connect(self.ensure_visible)
+        scene.document.spec_changed.connect(self._fit_scroll_area)  # after the scene's sync
+        self._fit_scroll_area()
 
     # -- zoom and pan ------------------------------------------------------------------------
     @property
@@ -56,25 +66,90 @@ class GraphView(QGraphicsView):
         self.set_zoom(self.zoom / 1.25)
 
     def fit(self) -> None:
-        rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
-        if rect.isEmpty():
-            return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom > 1.0:
-            self.set_zoom(1.0)
-        self.minimap.schedule_refresh()
+        """View > Fit: the whole network when it fits at a readable zoom, else its start."""
+        self.show_network()
 
     def show_network(self) -> None:
-        """Fit the whole network, but never below a readable zoom: a big network then starts
-        at its input, and the minimap shows the rest."""
-        self.fit()
-        if self.zoom < READABLE_ZOOM:
-            self.set_zoom(READABLE_ZOOM)
-            top = self.scene().itemsBoundingRect().topLeft()
-            visible = self.mapToScene(self.viewport().rect()).boundingRect()
-            self.centerOn(QPointF(self.scene().itemsBoundingRect().center().x(),
-                                  top.y() + visible.height() / 2 - 40))
+        """Fit the network at a zoom between READABLE_ZOOM and 1; a network too big for that
+        is shown from its input at READABLE_ZOOM (the minimap shows the rest)."""
+        rect = self.network_rect()
+        if rect.isEmpty():
+            return
+        self._fit_scroll_area()
+        viewport = self.viewport().rect()
+        fitting = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        zoom = max(READABLE_ZOOM, min(SHOW_MAX_ZOOM, fitting))
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        if fitting >= READABLE_ZOOM:
+            self.centerOn(rect.center())
+        else:
+            self._show_start(rect, zoom)
         self.minimap.schedule_refresh()
+
+    def _show_start(self, rect: QRectF, zoom: float) -> None:
+        start = self.scene().block_rect(self._input_id() or "")
+        if start.isNull():
+            start = rect
+        half_w, half_h = self.viewport().width() / zoom / 2, self.viewport().height() / zoom / 2
+        if self.scene().vertical:
+            x = rect.center().x() if rect.width() <= 2 * half_w else start.center().x()
+            self.centerOn(QPointF(x, start.top() - MARGIN + half_h))
+        else:
+            y = rect.center().y() if rect.height() <= 2 * half_h else start.center().y()
+            self.centerOn(QPointF(start.left() - MARGIN + half_w, y))
+
+    def _input_id(self) -> str | None:
+        """The network's first input: the input block nearest the top (or left)."""
+        spec = self.scene().document.spec
+        inputs = [n.id for n in spec.nodes if BLOCKS_BY_TYPE[n.type].max_inputs == 0] or \
+            [n.id for n in spec.nodes if not spec.incoming(n.id)]
+        flow = 1 if self.scene().vertical else 0
+        rects = {n: self.scene().block_rect(n) for n in inputs}
+        return min(inputs, key=lambda n: rects[n].topLeft().toTuple()[flow], default=None)
+
+    def network_rect(self) -> QRectF:
+        """The cards (not the labels and frames around them), with a margin."""
+        bounds = self.scene().edge_layer.cards_rect()
+        if bounds is None:
+            return QRectF()
+        return QRectF(QPointF(bounds[0], bounds[1]), QPointF(bounds[2], bounds[3])).adjusted(
+            -MARGIN, -MARGIN, MARGIN, MARGIN)
+
+    def _fit_scroll_area(self) -> None:
+        """Scroll as far as the network reaches, plus room to centre any corner of it: the
+        scene's own rect only ever grows, which would pin a re-laid-out network to a corner."""
+        rect = self.network_rect()
+        if rect.isNull():
+            return
+        room = max(2000.0, self.viewport().width() / self.zoom, self.viewport().height() / self.zoom)
+        self.setSceneRect(rect.adjusted(-room, -room, room, room))
+
+    def ensure_visible(self, node_ids: list[str]) -> None:
+        """Scroll (zooming out down to READABLE_ZOOM if needed) so these blocks are in view."""
+        rect = QRectF()
+        for node_id in node_ids:
+            rect = rect.united(self.scene().block_rect(node_id))
+        if rect.isNull():
+            return
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if visible.contains(rect):
+            return
+        viewport = self.viewport().rect()
+        needed = min(viewport.width() / (rect.width() + 2 * MARGIN), viewport.height() / (rect.height() + 2 * MARGIN))
+        if needed < self.zoom:
+            zoom = max(READABLE_ZOOM, needed)
+            self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.ensureVisible(rect, int(MARGIN), int(MARGIN))
+        self.minimap.schedule_refresh()
+
+    def auto_layout(self, direction: str | None = None) -> None:
+        """Lay the network out again (one undo step) and show it."""
+        if self.scene().auto_layout(direction):
+            self.show_network()
+
+    def add_block_in_view(self, payload: dict) -> bool:
+        """A palette double-click: the block goes at (or near) the middle of the view."""
+        return self.scene().add_block(payload, self.view_centre() - NEW_BLOCK_OFFSET)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
         # The wheel zooms (as in most node editors); with Shift or Alt it scrolls.
@@ -123,6 +198,26 @@ class GraphView(QGraphicsView):
     def view_centre(self) -> QPointF:
         return self.mapToScene(self.viewport().rect().center())
 
+    # -- right-click menus -------------------------------------------------------------------
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt API
+        menu = self.context_menu_at(self.mapToScene(event.pos()))
+        if menu is not None:
+            menu.exec(event.globalPos())
+
+    def context_menu_at(self, point: QPointF) -> QMenu:
+        """The menu for what is at `point`: a block, a connection or the canvas."""
+        scene = self.scene()
+        block = scene.block_at(point)
+        if block is not None:
+            if not block.isSelected():
+                scene.clearSelection()
+                block.setSelected(True)
+            return menus.block_menu(self, block)
+        edge = scene.edge_at(point)
+        if edge is not None:
+            return menus.edge_menu(self, edge)
+        return menus.background_menu(self, point)
+
     # -- drops from the palette ----------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if payload_of(event.mimeData()) is not None:
@@ -145,64 +240,3 @@ class GraphView(QGraphicsView):
         edge = self.scene().edge_at(point)
         self.block_dropped.emit(payload, snap(point - NEW_BLOCK_OFFSET), edge)
         event.acceptProposedAction()
-
-
-class Minimap(QGraphicsView):
-    """An overview of the whole graph in the corner; click or drag to move the main view."""
-
-    SIZE = (220, 140)
-
-    def __init__(self, main: GraphView):
-        super().__init__(main.scene(), main)
-        self.main = main
-        self.setInteractive(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setRenderHints(QPainter.RenderHint.Antialiasing)
-        self.setStyleSheet("border: 1px solid rgba(128, 128, 128, 160); border-radius: 4px;")
-        self.setFixedSize(*self.SIZE)
-        # Refreshes are deferred through a timer the minimap owns: many changes cost one
-        # refresh, and none can run while the window is being torn down.
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(250)  # an overview can lag a little; editing must not
-        self._refresh_timer.timeout.connect(self.refresh)
-        main.scene().changed.connect(self._scene_changed)
-        self.hide()  # until the first refresh has fitted the overview
-        self.place()
-
-    def place(self) -> None:
-        viewport = self.main.viewport().rect()
-        self.move(viewport.width() - self.SIZE[0] - 12, viewport.height() - self.SIZE[1] - 12)
-        self.schedule_refresh()
-
-    def _scene_changed(self, regions) -> None:
-        self.schedule_refresh()
-
-    def schedule_refresh(self) -> None:
-        self._refresh_timer.start()
-
-    def refresh(self) -> None:
-        bounds = self.scene().itemsBoundingRect()
-        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        # Only worth showing when the graph does not fit in the view.
-        show = not bounds.isEmpty() and not visible.contains(bounds)
-        self.setVisible(show)
-        if show:
-            self.fitInView(bounds.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-            self.viewport().update()
-
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
-        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        painter.setPen(QPen(QColor("#4DA3FF"), 2 / max(self.transform().m11(), 1e-3)))
-        fill = QColor("#4DA3FF")
-        fill.setAlpha(40)
-        painter.setBrush(fill)
-        painter.drawRect(visible)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.main.centerOn(self.mapToScene(event.position().toPoint()))
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.buttons():
-            self.main.centerOn(self.mapToScene(event.position().toPoint()))

@@ -1,8 +1,10 @@
 """The block palette: every catalogue block, preset and composite, grouped by category.
 
 Items are dragged onto the canvas (QMimeData with MIME_BLOCK and a JSON payload) or
-double-clicked / activated with Enter to add them (`block_requested`). The payload is
-the same in both cases, so the canvas has one code path for adding a palette entry:
+double-clicked / activated with Enter to add them (`block_requested`); their right-click
+menu adds them (`block_requested`) or adds them after the selected block
+(`block_below_requested`). The payload is the same in every case, so the canvas has one
+code path for adding a palette entry:
 
     block      {"type": "Conv2D", "params": {}, "name": null}
     preset     {"type": "Conv2D", "params": {"kernel_size": [1, 1], "filters": 16}, "name": "conv1x1"}
@@ -17,7 +19,7 @@ from functools import lru_cache
 
 from PySide6.QtCore import QMimeData, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
+from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from engine.blocks.catalog import BLOCKS, BLOCKS_BY_TYPE, CATEGORIES, PRESETS
@@ -172,10 +174,12 @@ def item_payload(item: QTreeWidgetItem | None) -> dict | None:
 class PalettePanel(QWidget):
     """Search box over a category tree of blocks; drag or double-click to add one."""
 
-    block_requested = Signal(dict)
+    block_requested = Signal(dict)        # add this entry to the canvas
+    block_below_requested = Signal(dict)  # add it after the selected block, connected
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._selected_block: str | None = None
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search blocks")
         self.search.setClearButtonEnabled(True)
@@ -191,6 +195,8 @@ class PalettePanel(QWidget):
         self.tree.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         # itemActivated covers double-click and Enter (per platform convention).
         self.tree.itemActivated.connect(self._activate)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._show_menu)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -262,3 +268,26 @@ class PalettePanel(QWidget):
         payload = item_payload(item)
         if payload is not None:
             self.block_requested.emit(payload)
+
+    # -- right-click menu ------------------------------------------------------------------------
+    def set_selected_block(self, name: str | None) -> None:
+        """The canvas' single selected block (None: none or several), for "Add below"."""
+        self._selected_block = name
+
+    def item_menu(self, item: QTreeWidgetItem) -> QMenu | None:
+        payload = item_payload(item)
+        if payload is None:
+            return None  # a category header
+        menu = QMenu(self)
+        menu.addAction("Add to canvas").triggered.connect(lambda _=False: self.block_requested.emit(payload))
+        below = menu.addAction(f"Add below {self._selected_block}" if self._selected_block
+                               else "Add below selected block")
+        below.setEnabled(self._selected_block is not None)
+        below.triggered.connect(lambda _=False: self.block_below_requested.emit(payload))
+        return menu
+
+    def _show_menu(self, point) -> None:
+        item = self.tree.itemAt(point)
+        menu = self.item_menu(item) if item is not None else None
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(point))

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from engine.blocks.catalog import block_type
 from engine.errors import EditRefused
+from engine.graph.layout import room_on_edge
 from engine.graph.spec import EdgeSpec, GroupSpec, NetworkSpec, NodeSpec, Position, iter_ancestors
 
 
@@ -307,9 +308,16 @@ class InsertNodeOnEdge(Edit):
             raise EditRefused("That connection does not exist.")
         if block_type(self.node.type).max_inputs == 0:
             raise EditRefused("An Input block cannot be inserted on a connection.")
-        return (Disconnect(self.edge), AddNode(self.node, self.position),
-                Connect(EdgeSpec(self.edge.source, (self.node.id, 0))),
-                _Reconnect(EdgeSpec((self.node.id, 0), self.edge.target), spec.edges.index(self.edge)))
+        position, room = self.position, {}
+        ends = (self.edge.source[0], self.edge.target[0])
+        if position is None and all(end in spec.layout for end in ends):
+            # Without a position (a Problems fix), the block goes on the connection and
+            # the blocks after it move along, so it lands where the user looks, on no other.
+            position, room = room_on_edge(spec, *ends)
+        steps = (Disconnect(self.edge), AddNode(self.node, position),
+                 Connect(EdgeSpec(self.edge.source, (self.node.id, 0))),
+                 _Reconnect(EdgeSpec((self.node.id, 0), self.edge.target), spec.edges.index(self.edge)))
+        return steps + ((MoveNodes(room),) if room else ())
 
     def apply(self, spec: NetworkSpec) -> NetworkSpec:
         return CompositeEdit(self._steps(spec)).apply(spec)
