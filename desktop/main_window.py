@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget,
+                               QToolBar, QWidget)
 
 from desktop.canvas.scene import GraphScene
 from desktop.canvas.view import GraphView
@@ -24,7 +25,6 @@ from desktop.panels.training_panel import TrainingPanel
 from desktop.recovery import AutosaveController, RecoveryStore
 from desktop.settings import Settings, decode_bytes
 from desktop.theme import apply_theme, current_theme
-from desktop.window.editing import EditingActions
 from desktop.window.files import FileActions
 from desktop.window.jobs import KerasJobs
 from desktop.window.menus import build_menus
@@ -55,7 +55,7 @@ class _FirstPaint(QObject):
         return False
 
 
-class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainWindow):
+class MainWindow(FileActions, TrainingActions, KerasJobs, QMainWindow):
     """settings / recovery: where recent files, window layout and autosaves live (the app
     passes the user's; tests pass temporary ones or none)."""
 
@@ -105,8 +105,11 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         centre = splitter("design_centre", V, [self.view, self.analyze], [520, 200], [1, 0])
         self.analyze.hide()  # canvas first: View > Show Analyze (Ctrl+Shift+A) opens it
         design = splitter("design", H, [self.palette_panel, centre, side], [200, 760, 320], [0, 1, 0])
-        results = splitter("train_results", V, [self.monitor, self.runs], [450, 240], [3, 1])
-        train = splitter("train", H, [scrolling(self.training, "train_settings"), results],
+        self.train_tabs = QTabWidget()
+        self.train_tabs.setDocumentMode(True)
+        self.train_tabs.addTab(self.monitor, "Monitor")
+        self.train_tabs.addTab(self.runs, "Runs")
+        train = splitter("train", H, [scrolling(self.training, "train_settings"), self.train_tabs],
                          [560, 720], [0, 1])
         self.design_panels = {"Analyze": (self.analyze, "Ctrl+Shift+A"), "Problems": (self.problems, None),
                               "Properties": (self.inspector, None)}
@@ -118,6 +121,14 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         bar.setMovable(False)
         bar.addWidget(self.workspaces.tabs)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def show_monitor(self) -> None:
+        self.workspaces.show_workspace("train")
+        self.train_tabs.setCurrentWidget(self.monitor)
+
+    def show_runs(self) -> None:
+        self.workspaces.show_workspace("train")
+        self.train_tabs.setCurrentWidget(self.runs)
 
     def show_panel(self, title: str, visible: bool = True) -> None:
         """View > Show Analyze / Problems / Properties: a pane of the Design workspace."""
@@ -144,8 +155,12 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         if self.autosave is not None:
             self.autosave.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.scene.selectionChanged.connect(self._selection_changed)
-        self.palette_panel.block_requested.connect(lambda payload: self.add_from_payload(payload, None, None))
-        self.view.block_dropped.connect(self.add_from_payload)
+        self.palette_panel.block_requested.connect(self.view.add_block_in_view)
+        self.palette_panel.block_below_requested.connect(self.scene.add_below_selected)
+        self.view.block_dropped.connect(self.scene.drop_block)
+        self.scene.status_message.connect(lambda message: self.statusBar().showMessage(message, 6000))
+        self.scene.analyze_requested.connect(self.show_in_analyze)
+        self.scene.feature_maps_requested.connect(self.show_feature_maps)
         self.problems.node_activated.connect(self.reveal_node)
         self.analyze.node_activated.connect(self.reveal_node)
         self.theme_actions[current_theme()].setChecked(True)
@@ -189,6 +204,14 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
         self.analyze.select_node(ids[0] if len(ids) == 1 else None)
+        single = self.scene.single_selected_node_id()
+        node = self.document.spec.node(single) if single else None
+        self.palette_panel.set_selected_block(node.name if node else None)
+
+    def select_all(self) -> None:
+        for item in self.scene.items():
+            if item.isVisible() and item.flags() & item.GraphicsItemFlag.ItemIsSelectable:
+                item.setSelected(True)
 
     def reveal_node(self, node_id: str) -> None:
         if not node_id or not self.document.spec.has_node(node_id):
@@ -238,6 +261,14 @@ class MainWindow(FileActions, EditingActions, TrainingActions, KerasJobs, QMainW
     def show_in_analyze(self, node_id: str) -> None:
         self.show_panel("Analyze", True)
         self.analyze.select_node(node_id)
+
+    def show_feature_maps(self, node_id: str) -> None:
+        """A block's "Feature maps for this layer": the Inspect workspace shows them for the
+        trained run (the Lab explains when there is none yet)."""
+        node = self.document.spec.node(node_id) if self.document.spec.has_node(node_id) else None
+        if node is not None:
+            self.workspaces.show_workspace("inspect")
+            self.lab.show_layer(node.name)
 
     def show_guide(self) -> None:
         from desktop.panels.help import FirstRunGuide

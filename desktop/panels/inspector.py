@@ -8,6 +8,7 @@ editors' signals blocked, so refreshing never produces another edit.
 
 from __future__ import annotations
 
+import html
 from abc import ABC, abstractmethod
 
 from typing import Any, Callable
@@ -25,13 +26,15 @@ from engine.graph.shapes import NodeInfo
 from engine.graph.spec import NodeSpec
 from engine.graph.validate import ERROR, Diagnostic
 from desktop.document import ProjectDocument
+from desktop.formatting import MISSING, compact, count, plural
 from desktop.widgets import ComboBox, SpinBox
 from desktop.panels.palette import block_icon, glyph_for
 from desktop.style import ERROR_COLOR, WARNING_COLOR, is_dark_theme
 
 Commit = Callable[[Any], None]  # called with the new canonical value of one parameter
 
-EMPTY_HINT = "Select a block to see its settings"
+EMPTY_HINT = ("Select a block to see and change its settings. Right-click a block, a "
+              "connection or the canvas for more.")
 
 
 # -- small widget helpers ------------------------------------------------------------------------
@@ -575,8 +578,13 @@ class InspectorPanel(QWidget):
         self.node_id: str | None = None
         self.form: NodeForm | None = None
 
+        self.summary = QLabel()  # with no block selected: the network at a glance
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setContentsMargins(10, 10, 10, 10)
         self.hint = _muted(QLabel(EMPTY_HINT), smaller=False)
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.hint.setWordWrap(True)
 
         self.scroll = QScrollArea()
@@ -587,7 +595,8 @@ class InspectorPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.hint)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.hint, 1)
         layout.addWidget(self.scroll)
         self.scroll.hide()
         # The scroll area sizes the form when it is set, but labels added or re-worded later
@@ -602,6 +611,7 @@ class InspectorPanel(QWidget):
         if node is None:
             self._clear()
             return
+        self.summary.hide()
         if self.form is None or self.form.node_id != node.id or self.form.block.type != node.type:
             self._build(node)
         self.node_id = node.id
@@ -633,6 +643,8 @@ class InspectorPanel(QWidget):
         if old is not None:
             old.deleteLater()
         self.scroll.hide()
+        self.summary.setText(network_summary(self.document))
+        self.summary.show()
         self.hint.show()
 
     def _on_spec_changed(self) -> None:
@@ -657,3 +669,23 @@ class InspectorPanel(QWidget):
 
     def _apply_fix(self, diagnostic: Diagnostic) -> None:
         self.document.apply(CompositeEdit(diagnostic.fix), diagnostic.fix_label or "Fix")
+
+
+def network_summary(document: ProjectDocument) -> str:
+    """The network at a glance, for the Properties panel when no block is selected."""
+    spec, info = document.spec, document.info
+    inputs = [format_shape(info.nodes[n.id].output_shape) for n in spec.nodes
+              if not spec.incoming(n.id) and n.id in info.nodes]
+    outputs = [format_shape(info.nodes[n.id].output_shape) for n in spec.nodes
+               if not spec.outgoing(n.id) and n.id in info.nodes]
+    errors = sum(d.severity == ERROR for d in document.diagnostics)
+    warnings = len(document.diagnostics) - errors
+    problems = ("no problems" if not document.diagnostics else
+                f"{plural(errors, 'error')}, {plural(warnings, 'warning')} (see Problems)")
+    macs = "unknown" if info.total_macs is None else compact(info.total_macs)
+    rows = [("Blocks", count(len(spec.nodes))), ("Parameters", count(info.total_params)),
+            ("MACs per sample", macs), ("Weights", f"{info.weight_bytes / 1024:,.1f} KiB"),
+            ("Input", ", ".join(inputs) or MISSING), ("Output", ", ".join(outputs) or MISSING),
+            ("Problems", problems)]
+    table = "".join(f"<tr><td>{name}&nbsp;&nbsp;</td><td><b>{value}</b></td></tr>" for name, value in rows)
+    return f"<p style='font-size:large'><b>{html.escape(spec.name or 'Untitled')}</b></p><table>{table}</table>"

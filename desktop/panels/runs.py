@@ -121,6 +121,7 @@ class RunsPanel(QWidget):
     resume_requested = Signal(str)        # run folder
     export_requested = Signal(str)        # run folder: export its trained model
     selection_changed = Signal(list)      # the selected run folders (str)
+    refreshed = Signal(list)              # (label, run folder) of every run listed, newest first
 
     def __init__(self, root: str | Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -291,6 +292,7 @@ class RunsPanel(QWidget):
                 table.item(row, STATUS_COLUMN).setForeground(QBrush(color))
         table.blockSignals(False)
         self.select_paths([path for path in selected if any(str(r.path) == path for r in self._runs)])
+        self.refreshed.emit(list(zip(run_labels(self._runs), (str(r.path) for r in self._runs))))
         if self._runs:
             self.table_stack.setCurrentWidget(self.table)
         else:

@@ -65,10 +65,11 @@ def _edit_menu(window, menu) -> None:
     redo.setShortcut(QKeySequence.StandardKey.Redo)
     menu.addActions([undo, redo])
     menu.addSeparator()
-    add_action(window, menu, "Cu&t", window.cut, QKeySequence.StandardKey.Cut)
-    add_action(window, menu, "&Copy", window.copy, QKeySequence.StandardKey.Copy)
-    add_action(window, menu, "&Paste", window.paste, QKeySequence.StandardKey.Paste)
-    add_action(window, menu, "D&uplicate", window.duplicate, "Ctrl+D")
+    scene = window.scene
+    add_action(window, menu, "Cu&t", scene.cut_selection, QKeySequence.StandardKey.Cut)
+    add_action(window, menu, "&Copy", scene.copy_selection, QKeySequence.StandardKey.Copy)
+    add_action(window, menu, "&Paste", lambda: scene.paste(), QKeySequence.StandardKey.Paste)
+    add_action(window, menu, "D&uplicate", scene.duplicate_selection, "Ctrl+D")
     add_action(window, menu, "&Delete", window.scene.delete_selection, QKeySequence.StandardKey.Delete)
     menu.addSeparator()
     add_action(window, menu, "Select &All", window.select_all, QKeySequence.StandardKey.SelectAll)
@@ -82,8 +83,8 @@ def _view_menu(window, menu) -> None:
     add_action(window, menu, "Zoom &Out", window.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
     add_action(window, menu, "&Fit to Window", window.view.fit, "Ctrl+0")
     menu.addSeparator()
-    add_action(window, menu, "Auto-layout &Left to Right", lambda: window.auto_layout("LR"), "Ctrl+L")
-    add_action(window, menu, "Auto-layout &Top Down", lambda: window.auto_layout("TB"), "Ctrl+Shift+L")
+    add_action(window, menu, "Auto-layout &Left to Right", lambda: window.view.auto_layout("LR"), "Ctrl+L")
+    add_action(window, menu, "Auto-layout &Top Down", lambda: window.view.auto_layout("TB"), "Ctrl+Shift+L")
     menu.addSeparator()
     window.panel_actions = {}
     for title, (panel, shortcut) in window.design_panels.items():
@@ -108,4 +109,5 @@ def _train_menu(window, menu) -> None:
                                      "Train the network on the chosen dataset")
     add_action(window, menu, "&Stop", window.trainer.stop, "Shift+F5")
     menu.addSeparator()
-    add_action(window, menu, "Show &Runs", lambda: window.workspaces.show_workspace("train"))
+    add_action(window, menu, "Show &Monitor", window.show_monitor)
+    add_action(window, menu, "Show &Runs", window.show_runs)

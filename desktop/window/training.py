@@ -36,6 +36,8 @@ class TrainingActions:
         self.runs.resume_requested.connect(self.resume_training)
         self.runs.export_requested.connect(self.export_run_dialog)
         self.runs.selection_changed.connect(self._runs_selected)
+        self.runs.refreshed.connect(self.lab.set_runs)  # the Lab's run chooser
+        self.lab.run_chosen.connect(lambda path: self.runs.select_paths([path]))
         self.runs.set_root(self.runs_root())
         self.document.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
 
@@ -62,7 +64,7 @@ class TrainingActions:
             QMessageBox.warning(self, APP_NAME, f"Fix the {len(errors)} problem(s) first: {errors[0].message}")
             return False
         self.monitor.clear()
-        self.workspaces.show_workspace("train")
+        self.show_monitor()
         self.trainer.start(self.document.spec, config, self.runs_root(), name=self.document.title)
         self.statusBar().showMessage("Starting the training process...", 4000)
         return True
@@ -72,7 +74,7 @@ class TrainingActions:
             self.statusBar().showMessage("A training run is already going.", 6000)
             return
         self.monitor.clear()
-        self.workspaces.show_workspace("train")
+        self.show_monitor()
         self.trainer.resume(run_dir)
 
     def _runs_selected(self, paths: list) -> None:
@@ -122,5 +124,5 @@ class TrainingActions:
             return
         if folder.metrics() is not None:  # a finished run: its model can be inspected
             self.lab.set_run(run_dir)
-        self.workspaces.show_workspace("train")
+        self.show_monitor()
 

@@ -214,7 +214,7 @@ def test_residual_composite_inserts_collapses_and_expands(window):
 def test_copy_paste_duplicates_with_new_ids(window):
     window.scene.select_nodes([node_named(window, "C1").id, node_named(window, "S2").id])
     before = len(window.document.spec.nodes)
-    window.duplicate()
+    window.scene.duplicate_selection()
     spec = window.document.spec
     assert len(spec.nodes) == before + 2
     new = spec.nodes[-2:]
@@ -224,7 +224,7 @@ def test_copy_paste_duplicates_with_new_ids(window):
 
 def test_auto_layout_is_one_undo_step(window):
     before = dict(window.document.spec.layout)
-    window.auto_layout("LR")
+    window.view.auto_layout("LR")
     assert dict(window.document.spec.layout) != before
     window.document.undo_stack.undo()
     assert dict(window.document.spec.layout) == before
@@ -252,7 +252,7 @@ for key in ("lenet5", "vgg-mini", "nin-mini", "googlenet-mini", "resnet-mini", "
     window.scene.select_nodes([first.id])
     app.processEvents()
 window.document.apply(SetParams(first.id, {"units": 5}), "edit")
-window.auto_layout("LR")
+window.view.auto_layout("LR")
 window.document.undo_stack.undo()
 app.processEvents()
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))

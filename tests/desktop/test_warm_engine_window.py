@@ -176,6 +176,14 @@ def test_the_lab_follows_the_run_selected_in_the_runs_list(window, qtbot, traine
     window.runs.select_paths([bare])
     assert window.lab.run_dir == str(second)
     qtbot.waitUntil(lambda: bool(window.lab.images), timeout=TIMEOUT_MS)  # the run's digits
+    # And back: the Lab's own chooser lists the runs with a model and selects in the Runs list.
+    chooser = window.lab.run_combo
+    listed = [chooser.itemData(i) for i in range(chooser.count()) if chooser.itemData(i)]
+    assert sorted(listed) == sorted([str(first), str(second)])
+    chooser.setCurrentIndex(chooser.findData(str(first)))
+    chooser.activated.emit(chooser.currentIndex())
+    assert window.lab.run_dir == str(first)
+    assert window.runs.selected_paths() == [str(first)]
 
 
 # -- c. d. the Runs list and the Lab during and after a run -------------------------------------

@@ -15,7 +15,7 @@ from desktop.plots import themed_plot
 if TYPE_CHECKING:
     from desktop.panels.lab.features_lab import FeaturesLab
 
-EMPTY_HINT = "Train a network or pick a run in the Runs list to inspect it."
+EMPTY_HINT = "Train a network (Train workspace, F5), or choose a trained run above, to inspect it."
 
 
 class StatusLabel(QLabel):

@@ -12,7 +12,7 @@ from desktop.models.run_history import RunHistory
 from engine.training import events as ev
 from engine.training.progress import format_duration
 
-EMPTY_STATUS = "No training run yet: start one, or open a run from the Runs panel."
+EMPTY_STATUS = "No training run yet: press Train (F5), or open a run in the Runs tab."
 RUN_STATES = ("idle", "starting", "training", "paused", "stopping")  # as the training client's
 STARTING_STATUS = "Starting the training run…"
 PAUSED_STATUS = "Paused — press Continue to go on"
