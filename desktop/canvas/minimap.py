@@ -49,7 +49,8 @@ class Minimap(QWidget):
             return
         bounds = self.main.network_rect()
         visible = self._visible()
-        show = not bounds.isEmpty() and not visible.contains(bounds)
+        cards = self.main.network_rect(margin=0.0)  # the margin around them may be off-screen
+        show = not bounds.isEmpty() and not visible.contains(cards)
         self.setVisible(show)
         if not show:
             return

@@ -107,13 +107,13 @@ class GraphView(QGraphicsView):
         rects = {n: self.scene().block_rect(n) for n in inputs}
         return min(inputs, key=lambda n: rects[n].topLeft().toTuple()[flow], default=None)
 
-    def network_rect(self) -> QRectF:
+    def network_rect(self, margin: float = MARGIN) -> QRectF:
         """The cards (not the labels and frames around them), with a margin."""
         bounds = self.scene().edge_layer.cards_rect()
         if bounds is None:
             return QRectF()
         return QRectF(QPointF(bounds[0], bounds[1]), QPointF(bounds[2], bounds[3])).adjusted(
-            -MARGIN, -MARGIN, MARGIN, MARGIN)
+            -margin, -margin, margin, margin)
 
     def _fit_scroll_area(self) -> None:
         """Scroll as far as the network reaches, plus room to centre any corner of it: the

@@ -81,12 +81,9 @@ def _parse_float(text: str) -> float | None:
 
 
 def _muted(label: QLabel, smaller: bool = True) -> QLabel:
-    """Secondary text: the window text colour, faded, so it suits light and dark themes."""
-    palette = label.palette()
-    color = QColor(palette.color(QPalette.ColorRole.WindowText))
-    color.setAlpha(170)
-    palette.setColor(QPalette.ColorRole.WindowText, color)
-    label.setPalette(palette)
+    """Secondary text in the palette's muted colour: a role, not a fixed colour, so it follows
+    a switch between light and dark."""
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
     if smaller:
         font = label.font()
         font.setPointSizeF(font.pointSizeF() * 0.9)

@@ -33,6 +33,9 @@ class KernelsTab(QWidget):
         self.zoom.setRange(24, 160)
         self.zoom.setValue(64)
         self.zoom.setMaximumWidth(140)
+        self.zoom.setToolTip("Tile size; until you move it the tiles fill the view")
+        self.zoom_chosen = False  # the user's size, or tiles that fill the view
+        self.zoom.actionTriggered.connect(lambda _action: setattr(self, "zoom_chosen", True))
         self.epoch = QSlider(Qt.Orientation.Horizontal)
         self.epoch.setRange(0, 0)
         self.epoch_label = QLabel("Epoch –")
@@ -147,5 +150,10 @@ class KernelsTab(QWidget):
         self.status.setText(f"{self.layer.currentText()}: {outputs} filters of {kh}×{kw}×{inputs}"
                             f"{live}. Gray is zero, light positive, dark negative.")
         tiles = kernel_tiles(kernel, self.channel.currentData() or "mean")
+        fit = None if self.zoom_chosen else (self.zoom.minimum(), self.zoom.maximum())
         self.grid.set_images(tiles, [f"#{i}" for i in range(len(tiles))], self.zoom.value(),
-                             shared=self.shared.isChecked(), symmetric=True)
+                             shared=self.shared.isChecked(), symmetric=True, fit=fit)
+        if fit:  # the slider shows the size the tiles got
+            self.zoom.blockSignals(True)
+            self.zoom.setValue(self.grid.tile_size)
+            self.zoom.blockSignals(False)
