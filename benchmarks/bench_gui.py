@@ -57,7 +57,8 @@ def edit_milliseconds(spec, repeats: int = 20) -> tuple[float, int]:
 
 def edit_timings(spec, repeats: int = 20) -> dict[str, float]:
     """Medians in ms: a parameter change on the last block (only it changes), adding one
-    unconnected block, and the engine's analysis of the spec alone (validate + infer)."""
+    unconnected block, and the engine's analysis of that edit alone (validate + incremental
+    infer, as the document runs them)."""
     from PySide6.QtWidgets import QApplication
 
     from desktop.main_window import MainWindow
@@ -93,8 +94,10 @@ def edit_timings(spec, repeats: int = 20) -> dict[str, float]:
         adds.append(timed(AddNode(node, (-2000.0, 300.0 * index))))
         document.apply(RemoveNodes((node.id,)), "bench")
         app.processEvents()
+        before, before_info = document.spec, document.info  # what the document does per edit
+        edited = SetParams(last.id, {"units": 12 + index % 2}).apply(before)
         started = time.perf_counter()
-        validate(document.spec, infer(document.spec))
+        validate(edited, infer(edited, (before, before_info)))
         analysis.append((time.perf_counter() - started) * 1000)
     window.deleteLater()
     app.processEvents()

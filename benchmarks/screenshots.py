@@ -22,9 +22,9 @@ os.environ.setdefault("CNN_STUDIO_TENSORBOARD", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SIZES = ((1280, 800), (1920, 1080))
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
 README_PICTURES = {  # README picture -> (workspace, size, theme)
     "main-window.png": ("design", (1280, 800), "light"),
-    "training-results.png": ("train", (1280, 800), "light"),
     "inspect-kernels.png": ("inspect", (1280, 800), "dark"),
 }
 
@@ -45,18 +45,68 @@ def wait_for(app, condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def train_lenet(app, window) -> None:
+def train(app, window, dataset: str, epochs: int, samples: int, grab_during: Path | None = None) -> None:
+    """A real run from the Train workspace; `grab_during` gets the window mid-run."""
     panel = window.training
-    panel.set_dataset("digits")
-    panel.epochs_spin.setValue(6)
-    panel.max_samples_spin.setValue(1200)
+    panel.set_dataset(dataset)
+    panel.epochs_spin.setValue(epochs)
+    panel.max_samples_spin.setValue(samples)
     panel.wait_for_preview()
-    done = []
-    window.trainer.finished.connect(lambda event: done.append(event))
-    window.trainer.failed.connect(lambda event: done.append(event))
+    done, epochs_seen = [], []
+    window.trainer.finished.connect(done.append)
+    window.trainer.failed.connect(done.append)
+    window.trainer.epoch_ended.connect(epochs_seen.append)
     if not window.train_now():
         raise SystemExit("training did not start")
+    if grab_during is not None:
+        wait_for(app, lambda: len(epochs_seen) >= epochs // 2 or done, 300, "half the run")
+        settle(app, 0.3)
+        window.grab().save(str(grab_during))
     wait_for(app, lambda: done, 300, "the training run")
+    if done[0].get("type") != "finished":
+        raise SystemExit(f"training failed: {done[0]}")
+
+
+def lab_settled(app, window, seconds: float = 120) -> None:
+    lab = window.lab
+    wait_for(app, lambda: not lab.images_task.is_running() and not any(
+        page.task.is_running() for page in lab.pages if hasattr(page, "task")), seconds, "the Lab")
+    settle(app, 0.5)
+
+
+def readme_pictures(app, window) -> None:
+    """The pictures the README shows beside the ones README_PICTURES names."""
+    apply_theme = __import__("desktop.theme", fromlist=["apply_theme"]).apply_theme
+    apply_theme(app, "light")
+    window.resize(1280, 800)
+    window.show_monitor()
+    window.monitor.tabs.setCurrentIndex(2)  # Results
+    settle(app, 0.8)
+    window.grab().save(str(SCREENSHOTS / "training-results.png"))
+    window.monitor.tabs.setCurrentIndex(0)
+    window.resize(1600, 1000)
+    window.workspaces.show_workspace("inspect")
+    lab = window.lab
+    lab.tabs.setCurrentWidget(lab.compare_tab)
+    lab_settled(app, window)
+    window.grab().save(str(SCREENSHOTS / "lab-lenet5-handcrafted.png"))
+    lab.tabs.setCurrentWidget(lab.baselines_tab)
+    lab.baselines_tab.compare.click()
+    lab_settled(app, window, 300)
+    window.grab().save(str(SCREENSHOTS / "lab-lenet5-baselines.png"))
+    # VGG-mini on the generated shapes, far from trained, yet its edge detectors show.
+    window.resize(1280, 800)
+    window.open_template("vgg-mini")
+    window.training.set_dataset("shapes")
+    window.training.wait_for_preview()
+    window.training.fix_output_units()
+    train(app, window, "shapes", 4, 1200)
+    window.lab.set_run(str(window.trainer.last_run_dir))
+    window.resize(1600, 1000)
+    window.workspaces.show_workspace("inspect")
+    window.lab.show_layer("conv1_1")  # VGG-mini's first convolution: 32 maps
+    lab_settled(app, window)
+    window.grab().save(str(SCREENSHOTS / "lab-vgg-shapes-feature-maps.png"))
 
 
 def main(argv: list[str]) -> int:
@@ -76,7 +126,8 @@ def main(argv: list[str]) -> int:
     window.resize(*SIZES[0])
     window.show()
     settle(app, 1.0)
-    train_lenet(app, window)
+    readme = "--readme" in argv
+    train(app, window, "digits", 6, 1200, SCREENSHOTS / "training-during.png" if readme else None)
     settle(app, 1.0)
     run_dir = window.runs.runs()[0].path
     window.runs.select_paths([str(run_dir)])
@@ -97,9 +148,10 @@ def main(argv: list[str]) -> int:
                 window.grab().save(str(path))
                 written.append(path)
                 for picture, wanted in README_PICTURES.items():
-                    if "--readme" in argv and wanted == (key, (width, height), theme):
-                        window.grab().save(str(Path(__file__).resolve().parents[1]
-                                               / "resources" / "screenshots" / picture))
+                    if readme and wanted == (key, (width, height), theme):
+                        window.grab().save(str(SCREENSHOTS / picture))
+    if readme:
+        readme_pictures(app, window)
     print("\n".join(str(path) for path in written))
     window.engine.shutdown()
     return 0

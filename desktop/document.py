@@ -67,8 +67,9 @@ class ProjectDocument(QObject):
         return True
 
     def _replace_spec(self, spec: NetworkSpec) -> None:
+        previous = (self.spec, self.info)  # what did not change keeps its analysis
         self.spec = spec
-        self.info = infer(spec)
+        self.info = infer(spec, previous)
         self.diagnostics = validate(spec, self.info)
         self.spec_changed.emit()
 

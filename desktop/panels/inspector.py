@@ -671,10 +671,12 @@ class InspectorPanel(QWidget):
 def network_summary(document: ProjectDocument) -> str:
     """The network at a glance, for the Properties panel when no block is selected."""
     spec, info = document.spec, document.info
+    fed = {edge.target[0] for edge in spec.edges}
+    read = {edge.source[0] for edge in spec.edges}
     inputs = [format_shape(info.nodes[n.id].output_shape) for n in spec.nodes
-              if not spec.incoming(n.id) and n.id in info.nodes]
+              if n.id not in fed and n.id in info.nodes]
     outputs = [format_shape(info.nodes[n.id].output_shape) for n in spec.nodes
-               if not spec.outgoing(n.id) and n.id in info.nodes]
+               if n.id not in read and n.id in info.nodes]
     errors = sum(d.severity == ERROR for d in document.diagnostics)
     warnings = len(document.diagnostics) - errors
     problems = ("no problems" if not document.diagnostics else

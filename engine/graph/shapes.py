@@ -8,10 +8,15 @@ and a `problem`, and nodes downstream of it stay unknown rather than failing aga
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from engine.blocks.catalog import (GLOBAL, BLOCKS_BY_TYPE, Shape, ShapeProblem, Window,
                                    dense_equivalent_params, receptive_growth)
+from engine.graph.memo import NodeMemo
 from engine.graph.spec import NetworkSpec, topological_order
+
+# Which parameters of a node are out of range: asked by infer and validate on every edit.
+param_problems = NodeMemo(lambda node: BLOCKS_BY_TYPE[node.type].param_problems(node.params))
 
 
 @dataclass(frozen=True)
@@ -49,46 +54,69 @@ class NetworkInfo:
     order: tuple[str, ...] = ()
     cyclic: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def trainable_params(self) -> int:
         return sum(info.trainable_params for info in self.nodes.values())
 
-    @property
+    @cached_property
     def non_trainable_params(self) -> int:
         return sum(info.non_trainable_params for info in self.nodes.values())
 
-    @property
+    @cached_property
     def total_params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
-    @property
+    @cached_property
     def total_macs(self) -> int | None:
         """MACs per sample; None when a variable input size makes them unknown."""
         values = [info.macs for info in self.nodes.values()]
         return None if any(v is None for v in values) else sum(values)
 
-    @property
+    @cached_property
     def weight_bytes(self) -> int:
         return 4 * self.total_params  # float32
 
 
-def infer(spec: NetworkSpec) -> NetworkInfo:
-    order, cyclic = topological_order(spec)
+def _incoming(spec: NetworkSpec) -> dict[str, list]:
     incoming: dict[str, list] = {node_id: [] for node_id in spec.node_ids}
     for edge in spec.edges:
         incoming[edge.target[0]].append(edge)
-    nodes_by_id = {node.id: node for node in spec.nodes}
+    return incoming
+
+
+def infer(spec: NetworkSpec, previous: tuple[NetworkSpec, NetworkInfo] | None = None) -> NetworkInfo:
+    """`previous`: the spec before an edit and its info. A node whose NodeSpec object, incoming
+    connections and inputs' results are all unchanged keeps its result (the same object), so
+    an edit costs what it changed, not the whole graph."""
+    same_edges = previous is not None and previous[0].edges is spec.edges
+    if same_edges and previous[0].node_ids == spec.node_ids:  # same connections: same order
+        order, cyclic = list(previous[1].order), set(previous[1].cyclic)
+    else:
+        order, cyclic = topological_order(spec)
+    incoming = _incoming(spec)
+    nodes_by_id = spec.nodes_by_id
+    old_nodes, old_incoming, old_results = {}, {}, {}
+    if previous is not None:
+        old_nodes, old_results = previous[0].nodes_by_id, previous[1].nodes
+        old_incoming = incoming if same_edges else _incoming(previous[0])
     results: dict[str, NodeInfo] = {}
     for node_id in order:
         node = nodes_by_id[node_id]
+        edges = incoming[node_id]
+        kept = old_results.get(node_id)
+        if kept is not None and old_nodes.get(node_id) is node \
+                and (same_edges or old_incoming.get(node_id) == edges) \
+                and all(results[e.source[0]] is old_results.get(e.source[0]) for e in edges):
+            results[node_id] = kept
+            continue
         block = BLOCKS_BY_TYPE[node.type]
-        edges = sorted(incoming[node_id], key=lambda e: e.target[1])
+        edges = sorted(edges, key=lambda e: e.target[1])
         sources = [results[e.source[0]] for e in edges]
         if len(edges) < block.min_inputs or any(s.output_shape is None for s in sources):
             results[node_id] = NodeInfo(output_shape=None)
             continue
         in_shapes = [s.output_shape for s in sources]
-        if block.param_problems(node.params):  # validate() reports them; shapes wait for a fix
+        if param_problems(node):  # validate() reports them; shapes wait for a fix
             results[node_id] = NodeInfo(output_shape=None)
             continue
         try:

@@ -95,6 +95,11 @@ class NetworkSpec:
     def node(self, node_id: str) -> NodeSpec:
         return self._nodes_by_id[node_id]
 
+    @property
+    def nodes_by_id(self) -> dict[str, NodeSpec]:
+        """id -> node, built once per spec (do not change it)."""
+        return self._nodes_by_id
+
     def has_node(self, node_id: str) -> bool:
         return node_id in self._nodes_by_id
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from engine.blocks.catalog import BLOCKS_BY_TYPE, format_shape
 from engine.graph.edits import (ChangeNodeType, Edit, InsertNodeOnEdge, RenameNode,
                                 SetParams, new_node)
-from engine.graph.shapes import NetworkInfo, infer
+from engine.graph.shapes import NetworkInfo, infer, param_problems
 from engine.graph.spec import NetworkSpec
 
 ERROR = "error"
@@ -55,7 +55,20 @@ _HEAD_RANK = {"Dense": 2, "Activation": 2, "GlobalAveragePooling2D": 1, "GlobalM
 
 def output_node_id(spec: NetworkSpec, info: NetworkInfo | None = None) -> str | None:
     """The network's output: the block nothing reads from (if several, the most head-like,
-    then the deepest)."""
+    then the deepest). Asked several times per edit (checks, the Train panel): the answer for
+    the latest spec is kept."""
+    last = _last_output[0]  # one (spec, answer) pair, replaced whole: safe across threads
+    if last is not None and last[0] is spec:
+        return last[1]
+    found = _output_node_id(spec, info)
+    _last_output[0] = (spec, found)
+    return found
+
+
+_last_output: list = [None]
+
+
+def _output_node_id(spec: NetworkSpec, info: NetworkInfo | None) -> str | None:
     sinks = _sinks(spec)
     if not sinks:
         return None
@@ -144,7 +157,7 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
 def _parameters(spec: NetworkSpec) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for node in spec.nodes:
-        for param, problem in BLOCKS_BY_TYPE[node.type].param_problems(node.params):
+        for param, problem in param_problems(node):
             try:
                 fixed = param.clamp(param.canonical(node.params.get(param.name)))
             except ValueError:
