@@ -19,7 +19,7 @@ EMPTY_HINT = "Train a network (Train workspace, F5), or choose a trained run abo
 
 
 class StatusLabel(QLabel):
-    """A tab's one line (wrapping) of secondary text in the palette's placeholder colour;
+    """A tab's one line (wrapping) of secondary text in the palette's muted colour;
     hidden while empty, so a tab showing results has no blank strip on top."""
 
     def __init__(self, text: str = EMPTY_HINT):
@@ -51,7 +51,10 @@ def titled(title: str, widget: QWidget) -> QWidget:
 
 
 class WorkerTab(QWidget):
-    """A tab whose data comes from one worker task per action; errors show inline."""
+    """A tab whose data comes from one worker task per action; errors show inline.
+
+    Each tab defines what it fills in: `load()` starts its task, `show_result(result)` shows
+    the answer, `clear()` empties its views."""
 
     needs_image = False
 
@@ -127,13 +130,3 @@ class WorkerTab(QWidget):
         self.loaded_key = None
         self.result = None
         self.clear()
-
-    # What each tab fills in: start its task, show its answer, empty its views.
-    def load(self) -> None:
-        raise NotImplementedError
-
-    def show_result(self, result) -> None:
-        raise NotImplementedError
-
-    def clear(self) -> None:
-        raise NotImplementedError

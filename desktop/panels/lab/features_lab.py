@@ -223,7 +223,7 @@ class FeaturesLab(QWidget):
             self.add_image_file(path)
 
     def _select_run_in_combo(self) -> None:
-        """Show the current run in the chooser (the placeholder when it is not listed)."""
+        """Show the current run in the chooser (its hint text when the run is not listed)."""
         self.run_combo.blockSignals(True)
         self.run_combo.setCurrentIndex(self.run_combo.findData(self.run_dir)
                                        if self.run_dir else -1)
