@@ -1,6 +1,6 @@
 """The Curves tab: loss and accuracy (per batch and per epoch) and the learning rate, a view
 over a RunHistory, with TensorBoard's habits in the toolbar above (smoothing, log loss axis,
-step / epoch / time x axis, CSV and PNG export, "Open in TensorBoard")."""
+step / epoch / time x axis, CSV and PNG export (curve_export.py), "Open in TensorBoard")."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QLabel, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.models.run_history import EPOCH, RunHistory, curves_csv, smooth
+from desktop.models.run_history import EPOCH, RunHistory, smooth
 from desktop.panels.monitor.axes import X_LABELS, monitor_plot
+from desktop.panels.monitor.curve_export import (CurveExportDialogs, write_curves_csv,
+                                                 write_widget_png)
 from desktop.panels.monitor.readout import curve_key_html, readout_text
 from desktop.panels.monitor.toolbar import CurveToolbar
 from desktop.plots import add_legend, style_plot
 from desktop.style import CATEGORY_COLORS, ERROR_COLOR
-from engine.errors import ProjectError
-from engine.graph.io import atomic_write_bytes, atomic_write_text
 
 TRAIN_COLOR = CATEGORY_COLORS["Convolution"]        # blue
 VAL_COLOR = CATEGORY_COLORS["Merge"]                # orange
@@ -41,6 +40,39 @@ def _faint(color: str, alpha: int) -> QColor:
     return faint
 
 
+def _kind_curves(kind: str, item: pg.PlotItem) -> tuple[dict, dict]:
+    """The loss or accuracy plot's curves: per batch, train and validation per epoch, and a
+    faint raw copy of each to show behind it while smoothing is on. (curves, raw curves)"""
+    # Per-batch points: thousands of them, drawn decimated and clipped to the view.
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    raw_curves = {}
+    for name, color, alpha in ((f"batch_{kind}", TRAIN_COLOR, 50),
+                               (f"train_{kind}", TRAIN_COLOR, 70), (f"val_{kind}", VAL_COLOR, 70)):
+        raw_curves[name] = item.plot([], [], pen=pg.mkPen(_faint(color, alpha), width=1),
+                                     connect="finite")
+        raw_curves[name].setVisible(False)
+    curves = {}
+    curves[f"batch_{kind}"] = item.plot([], [], pen=pg.mkPen(_faint(TRAIN_COLOR, 120), width=1),
+                                        name="train (per batch)", connect="finite")
+    curves[f"train_{kind}"] = item.plot(
+        [], [], pen=pg.mkPen(TRAIN_COLOR, width=2.5), symbol="o", symbolSize=6,
+        symbolBrush=TRAIN_COLOR, symbolPen=None, name="train (per epoch)", connect="finite")
+    curves[f"val_{kind}"] = item.plot(
+        [], [], pen=pg.mkPen(VAL_COLOR, width=2.5, style=Qt.PenStyle.DashLine), symbol="s",
+        symbolSize=6, symbolBrush=VAL_COLOR, symbolPen=None, name="validation", connect="finite")
+    return curves, raw_curves
+
+
+def _vertical_line(plot: pg.PlotWidget, pen, z: float | None = None) -> pg.InfiniteLine:
+    """A fixed vertical line on the plot that does not widen its auto range."""
+    line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+    if z is not None:
+        line.setZValue(z)
+    plot.addItem(line, ignoreBounds=True)
+    return line
+
+
 class CurvesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -57,8 +89,9 @@ class CurvesView(QWidget):
         self.toolbar.smoothing_changed.connect(self.set_smoothing)
         self.toolbar.log_loss_toggled.connect(self.set_log_loss)
         self.toolbar.x_axis_changed.connect(self.set_x_axis)
-        self.toolbar.export_csv_requested.connect(self._ask_export_csv)
-        self.toolbar.export_png_requested.connect(self._ask_export_png)
+        self.export_dialogs = CurveExportDialogs(self)
+        self.toolbar.export_csv_requested.connect(self.export_dialogs.ask_csv)
+        self.toolbar.export_png_requested.connect(self.export_dialogs.ask_png)
         self.toolbar.tensorboard_button.message.connect(self.show_message)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -107,24 +140,10 @@ class CurvesView(QWidget):
         return self.plots_widget
 
     def _add_curves(self, kind: str, plot: pg.PlotWidget, offset) -> None:
-        item = plot.getPlotItem()
         add_legend(plot, offset).layout.setVerticalSpacing(-6)
-        # Per-batch points: thousands of them, drawn decimated and clipped to the view.
-        item.setDownsampling(auto=True, mode="peak")
-        item.setClipToView(True)
-        for name, color, alpha in ((f"batch_{kind}", TRAIN_COLOR, 50), (f"train_{kind}", TRAIN_COLOR, 70),
-                                   (f"val_{kind}", VAL_COLOR, 70)):
-            self.raw_curves[name] = item.plot([], [], pen=pg.mkPen(_faint(color, alpha), width=1),
-                                              connect="finite")
-            self.raw_curves[name].setVisible(False)
-        self.curves[f"batch_{kind}"] = item.plot([], [], pen=pg.mkPen(_faint(TRAIN_COLOR, 120), width=1),
-                                                 name="train (per batch)", connect="finite")
-        self.curves[f"train_{kind}"] = item.plot(
-            [], [], pen=pg.mkPen(TRAIN_COLOR, width=2.5), symbol="o", symbolSize=6,
-            symbolBrush=TRAIN_COLOR, symbolPen=None, name="train (per epoch)", connect="finite")
-        self.curves[f"val_{kind}"] = item.plot(
-            [], [], pen=pg.mkPen(VAL_COLOR, width=2.5, style=Qt.PenStyle.DashLine), symbol="s",
-            symbolSize=6, symbolBrush=VAL_COLOR, symbolPen=None, name="validation", connect="finite")
+        curves, raw_curves = _kind_curves(kind, plot.getPlotItem())
+        self.curves.update(curves)
+        self.raw_curves.update(raw_curves)
 
     def _add_markers(self) -> None:
         # The best epoch: a vertical line, named in the legend (a floating label would sit
@@ -133,19 +152,15 @@ class CurvesView(QWidget):
         self._best_legend_items: list[pg.PlotDataItem] = []
         best_pen = pg.mkPen(BEST_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
         for plot in (self.loss_plot, self.accuracy_plot):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=best_pen)
-            line.setZValue(-5)
-            plot.addItem(line, ignoreBounds=True)
-            self.best_lines.append(line)
+            self.best_lines.append(_vertical_line(plot, best_pen, z=-5))
             entry = pg.PlotDataItem([], [], pen=best_pen)  # legend sample only, never drawn
             plot.getPlotItem().legend.addItem(entry, "best val accuracy")
             self._best_legend_items.append(entry)
         self.cursor_lines: list[pg.InfiniteLine] = []
+        cursor_pen = pg.mkPen((128, 128, 128), width=1, style=Qt.PenStyle.DotLine)
         for plot in self.plots:
-            line = pg.InfiniteLine(angle=90, movable=False,
-                                   pen=pg.mkPen((128, 128, 128), width=1, style=Qt.PenStyle.DotLine))
+            line = _vertical_line(plot, cursor_pen)
             line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
             self.cursor_lines.append(line)
             plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self._mouse_moved(p, pos))
             plot.getViewBox().sigRangeChangedManually.connect(self._range_changed_by_user)
@@ -304,35 +319,11 @@ class CurvesView(QWidget):
     # -- export ------------------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> None:
         """Every curve as CSV, written atomically (ProjectError when it cannot be)."""
-        atomic_write_text(Path(path), curves_csv(self.history))
+        write_curves_csv(self.history, path)
 
     def export_png(self, path: str | Path) -> None:
         """The plots as they are on screen, written atomically."""
-        data = QByteArray()
-        buffer = QBuffer(data)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not self.plots_widget.grab().save(buffer, "PNG"):
-            raise ProjectError(f"Cannot make a PNG image of the plots for {path}.")
-        buffer.close()
-        atomic_write_bytes(Path(path), bytes(data))
-
-    def _ask_export_csv(self) -> None:
-        self._ask_export("Export curves as CSV", "curves.csv", "CSV files (*.csv)", self.export_csv)
-
-    def _ask_export_png(self) -> None:
-        self._ask_export("Export plots as PNG", "curves.png", "PNG images (*.png)", self.export_png)
-
-    def _ask_export(self, title: str, name: str, filter_: str, write) -> None:
-        folder = Path(self.history.run_dir) if self.history.run_dir else Path.home()
-        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / name), filter_)
-        if not path:
-            return
-        try:
-            write(path)
-        except ProjectError as error:
-            self.show_message(str(error), True)
-            return
-        self.show_message(f"Saved {path}", False)
+        write_widget_png(self.plots_widget, path)
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
