@@ -181,6 +181,9 @@ class _LayerTableView(QTableView):
         super().keyPressEvent(event)
 
 
+FILTER_HINT = "Filter by name, type or problem"
+
+
 class AnalyzePanel(QWidget):
     node_activated = Signal(str)
 
@@ -192,10 +195,10 @@ class AnalyzePanel(QWidget):
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by name, type or problem")
+        self.filter.setPlaceholderText(FILTER_HINT)
         self.filter.setClearButtonEnabled(True)
         self.filter.setMinimumWidth(self.filter.fontMetrics().horizontalAdvance(
-            self.filter.placeholderText()) + 48)  # room for the whole hint and the clear button
+            FILTER_HINT) + 48)  # room for the whole hint and the clear button
         self.copy_button = QPushButton("Copy as CSV")
         self.copy_button.setToolTip("Copy the rows shown (or the selected ones) for a spreadsheet")
 
