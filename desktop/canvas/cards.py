@@ -4,6 +4,7 @@ is immutable) and its analysis and problems compare equal to what the card shows
 
 from __future__ import annotations
 
+from desktop.formatting import compact
 from desktop.document import ProjectDocument
 from engine.blocks.catalog import BLOCKS_BY_TYPE, format_shape
 from engine.graph.spec import GroupSpec, NetworkSpec
@@ -84,7 +85,7 @@ def _params_text(node_info) -> str:
         return "parameters: ?"
     text = f"{node_info.params:,} params"
     if node_info.macs:
-        text += f" · {_compact(node_info.macs)} MACs"
+        text += f" · {compact(node_info.macs)} MACs"
     return text
 
 
@@ -92,10 +93,3 @@ def _tooltip(node, block, problems) -> str:
     lines = [f"<b>{node.name}</b> ({node.type})", block.help]
     lines += [f"<span style='color:#D32F2F'>{d.severity}: {d.message}</span>" for d in problems]
     return "<br>".join(lines)
-
-
-def _compact(number: int) -> str:
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if number >= limit:
-            return f"{number / limit:.1f}{suffix}"
-    return str(number)
