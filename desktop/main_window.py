@@ -205,7 +205,8 @@ class MainWindow(FileActions, TrainingActions, KerasJobs, QMainWindow):
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
         self.analyze.select_node(ids[0] if len(ids) == 1 else None)
         single = self.scene.single_selected_node_id()
-        node = self.document.spec.node(single) if single else None
+        spec = self.document.spec
+        node = spec.node(single) if single and spec.has_node(single) else None
         self.palette_panel.set_selected_block(node.name if node else None)
 
     def select_all(self) -> None:

@@ -30,13 +30,18 @@ class Minimap(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(250)  # an overview can lag a little; editing must not
         self._refresh_timer.timeout.connect(self.refresh)
-        main.scene().changed.connect(lambda regions: self.schedule_refresh())
+        # A bound method, not a lambda: Qt drops the connection when the minimap goes, while
+        # the scene (owned by the window) may live on.
+        main.scene().changed.connect(self._scene_changed)
         self.hide()  # until the first refresh has drawn the overview
         self.place()
 
     def place(self) -> None:
         viewport = self.main.viewport().rect()
         self.move(viewport.width() - self.SIZE[0] - 12, viewport.height() - self.SIZE[1] - 12)
+        self.schedule_refresh()
+
+    def _scene_changed(self, _regions) -> None:
         self.schedule_refresh()
 
     def schedule_refresh(self) -> None:

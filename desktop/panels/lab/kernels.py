@@ -35,7 +35,9 @@ class KernelsTab(QWidget):
         self.zoom.setMaximumWidth(140)
         self.zoom.setToolTip("Tile size; until you move it the tiles fill the view")
         self.zoom_chosen = False  # the user's size, or tiles that fill the view
-        self.zoom.actionTriggered.connect(lambda _action: setattr(self, "zoom_chosen", True))
+        # Any change but the tab's own (made with signals blocked) is the user's size; this
+        # runs before the refresh connected below.
+        self.zoom.valueChanged.connect(lambda _value: setattr(self, "zoom_chosen", True))
         self.epoch = QSlider(Qt.Orientation.Horizontal)
         self.epoch.setRange(0, 0)
         self.epoch_label = QLabel("Epoch –")
