@@ -29,13 +29,15 @@ PACKAGE_LIBS := $(WINDOW_LIBS) libwayland-cursor.so.0:libwayland-cursor0 \
 run: $(RUN_STAMP) window-deps
 	$(BIN)/cnn-studio
 
+# Two test processes (one per core of a small CI machine), each test file in one of them so
+# its module fixtures (a trained run, a warm engine) are made once.
 test: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" --durations=15
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile --durations=15
 
 test-all: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/bench_shapes.py

@@ -16,7 +16,7 @@ from engine.graph.io import load_spec, save_spec
 from engine.templates import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 25
+KILLS = 12
 
 SAVER = """
 import itertools, sys
