@@ -143,3 +143,18 @@ def test_help_lists_every_shortcut_and_the_guide_remembers_its_choice(laptop_win
     monkeypatch.setattr(FirstRunGuide, "show_at_start", lambda guide: False)
     window.show_guide()
     assert Settings.load(tmp_path / "settings.json").show_guide is False
+
+
+def test_the_monitor_lays_out_again_after_a_resize_while_hidden(laptop_window, qtbot):
+    """Resized while another workspace showed, the curves came back at stale geometries."""
+    window = laptop_window
+    window.resize(1920, 1080)
+    window.show_monitor()
+    qtbot.wait(50)
+    window.workspaces.show_workspace("inspect")
+    window.resize(*LAPTOP)
+    qtbot.wait(50)
+    window.show_monitor()
+    view = window.monitor.curves_view
+    qtbot.waitUntil(lambda: view.accuracy_plot.height() == view.loss_plot.height())
+    assert view.lr_plot.y() > view.loss_plot.geometry().bottom()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -135,6 +135,8 @@ class CurvesView(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setRowStretch(0, 5)
         grid.setRowStretch(1, 2)
+        self._legend_timer = QTimer(self, singleShot=True, interval=0)
+        self._legend_timer.timeout.connect(self._fit_legends)
         for plot in self.plots:
             plot.installEventFilter(self)
         return self.plots_widget
@@ -333,7 +335,9 @@ class CurvesView(QWidget):
     # -- fitting ---------------------------------------------------------------------
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.Resize and watched in self.plots:
-            self._fit_legends()
+            # After the layout pass, not inside it: showing or hiding the key changes size
+            # hints, and doing that mid-pass left the plots at stale geometries.
+            self._legend_timer.start()
         return super().eventFilter(watched, event)
 
     def _fit_legends(self) -> None:
