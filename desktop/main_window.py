@@ -101,7 +101,7 @@ class MainWindow(FileActions, TrainingActions, KerasJobs, QMainWindow):
     def _build_workspaces(self) -> None:
         """Design: canvas first (>= 45% of a 1280x800 window). Train: every setting in view
         beside the curves and runs. Inspect: the Lab gets the whole window."""
-        side = splitter("design_side", V, [self.inspector, self.problems], [430, 250], [3, 2])
+        side = splitter("design_side", V, [self.inspector, self.problems], [500, 200], [3, 1])
         centre = splitter("design_centre", V, [self.view, self.analyze], [520, 200], [1, 0])
         self.analyze.hide()  # canvas first: View > Show Analyze (Ctrl+Shift+A) opens it
         design = splitter("design", H, [self.palette_panel, centre, side], [200, 760, 320], [0, 1, 0])
