@@ -30,6 +30,7 @@ from skimage.filters import edges as _edges
 from skimage.filters import gabor_kernel
 from skimage.transform import resize
 
+from engine.blocks.catalog import block_of_layer
 from engine.datasets import DatasetSplits
 from engine.errors import ProjectError
 
@@ -304,14 +305,11 @@ def load_run_data(run_dir) -> tuple:
 
 
 def first_conv_kernel(model) -> tuple[str, np.ndarray] | None:
-    import keras
-
-    import engine.layers
-
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.Conv2D, engine.layers.HandcraftedConv2D)):
-            return layer.name, np.asarray(layer.kernel.numpy() if hasattr(layer.kernel, "numpy")
-                                          else layer.kernel)
+        block = block_of_layer(layer)
+        if block is not None and block.family == "convolution" and block.kernel_weight:
+            kernel = getattr(layer, block.kernel_weight)
+            return layer.name, np.asarray(kernel.numpy() if hasattr(kernel, "numpy") else kernel)
     return None
 
 

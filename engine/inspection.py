@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.blocks.catalog import block_of_layer
 from engine.errors import ProjectError
 
 _MODELS: dict[str, tuple[float, object]] = {}      # run dir -> (model.keras mtime, model)
@@ -343,7 +344,8 @@ def _probabilities(model, output: np.ndarray) -> np.ndarray:
 
 def _last_conv_name(model) -> str:
     names = [layer.name for layer in model.layers
-             if "Conv2D" in type(layer).__name__ and len(layer.output.shape) == 4]
+             if getattr(block_of_layer(layer), "family", "") == "convolution"
+             and len(layer.output.shape) == 4]
     if not names:
         raise ProjectError("Grad-CAM needs a convolutional layer; this network has none.")
     return names[-1]
@@ -369,7 +371,8 @@ def gradcam(run_dir, image, class_index: int | None = None, layer_name: str | No
         class_index = int(np.argmax(probabilities))
     class_index = int(class_index)
     last = model.layers[-1]
-    use_logits = _output_activation(model) == "softmax" and type(last).__name__ == "Dense"
+    use_logits = _output_activation(model) == "softmax" and \
+        getattr(block_of_layer(last), "family", "") == "dense"  # logits = its kernel times inputs
 
     def score_of(outputs, index=class_index):
         if use_logits:

@@ -412,7 +412,7 @@ def analysis_rows(node: NodeSpec, info: NodeInfo | None) -> list[tuple[str, str]
 
 def weight_sharing_text(node: NodeSpec, info: NodeInfo | None) -> str:
     """Conv2D only: its shared weights against a dense layer doing the same mapping."""
-    if node.type != "Conv2D" or info is None or info.output_shape is None:
+    if not BLOCKS_BY_TYPE[node.type].shares_weights or info is None or info.output_shape is None:
         return ""
     shared = _count(info.trainable_params)
     if info.dense_equivalent_params is None:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.dataset_preview import DatasetPreview
 from engine.datasets import BUILTIN_TITLES, FOLDER_PREFIX, KERAS_DATASETS, NPZ_PREFIX, list_datasets
 from engine.graph.edits import SetParams
@@ -319,5 +320,5 @@ class DatasetBox(QGroupBox):
                                     self.document.info))
         if mismatch is None or not mismatch.fixable:
             return False
-        return self.document.apply(SetParams(mismatch.node_id, {"units": classes}),
+        return self.document.apply(SetParams(mismatch.node_id, {BLOCKS_BY_TYPE[mismatch.node_type].width_param: classes}),
                                    f"Set {mismatch.node_name} units to {classes}")

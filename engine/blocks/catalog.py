@@ -52,6 +52,11 @@ class Window:
 GLOBAL = "global"  # the block sees the whole input (global pooling, flatten)
 
 
+CATEGORY_FAMILIES = {"Input/Output": "input", "Convolution": "convolution", "Pooling": "pooling",
+                     "Shape": "shape", "Merge": "merge", "Dense": "dense",
+                     "Normalization & Regularization": "regularization"}
+
+
 @dataclass(frozen=True)
 class BlockType:
     type: str
@@ -70,6 +75,15 @@ class BlockType:
     # Keras config keys (beyond params) that must hold these values for an import to be exact.
     import_requires: dict = field(default_factory=dict)
     default_name: str = ""
+    # Traits the rest of the code asks about, instead of asking for a block by its name:
+    family: str = ""            # what kind of layer: "convolution", "pooling", "dense", ...
+    kernel_weight: str = ""     # the weight holding its spatial kernels (snapshots, Kernels tab)
+    shares_weights: bool = False  # one kernel slides everywhere: compare with a dense layer
+    width_param: str = ""       # the parameter that sets how many values it outputs
+
+    def __post_init__(self) -> None:
+        if not self.family:  # most blocks are the kind of layer their palette group says
+            object.__setattr__(self, "family", CATEGORY_FAMILIES.get(self.category, "other"))
 
     # -- params --------------------------------------------------------------------
     def param(self, name: str) -> ParamSpec:
@@ -432,10 +446,12 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={**_CHANNELS_LAST, "dilation_rate": [1, 1], "groups": 1,
                          "bias_regularizer": None, "activity_regularizer": None,
                          "kernel_constraint": None, "bias_constraint": None},
+        kernel_weight="kernel", shares_weights=True,
     ),
     BlockType(
         type="HandcraftedConv2D", category="Convolution", label="Hand-crafted conv",
         default_name="handcrafted_conv", keras_class="engine.layers.HandcraftedConv2D",
+        kernel_weight="kernel",
         help="A convolution whose kernels are classic hand-crafted filters (Sobel, Prewitt, "
              "Scharr, Laplacian, Gabor): frozen, or a starting point for training.",
         params=(
@@ -523,7 +539,7 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={"axis": -1},
     ),
     BlockType(
-        type="BatchNormalization", category="Normalization & Regularization", label="Batch norm",
+        type="BatchNormalization", family="normalization", category="Normalization & Regularization", label="Batch norm",
         default_name="batch_norm",
         help="Normalises each channel over the batch, then scales and shifts: steadier, faster "
              "training.",
@@ -540,7 +556,7 @@ BLOCKS: tuple[BlockType, ...] = (
                          "renorm": False, "synchronized": False},
     ),
     BlockType(
-        type="Activation", category="Normalization & Regularization", label="Activation",
+        type="Activation", family="activation", category="Normalization & Regularization", label="Activation",
         default_name="activation",
         help="Applies a non-linearity to every value (ReLU, sigmoid, tanh, softmax, ...).",
         params=(ParamSpec("activation", "choice", "relu", choices=ACTIVATIONS,
@@ -572,10 +588,16 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={"bias_regularizer": None, "activity_regularizer": None,
                          "kernel_constraint": None, "bias_constraint": None, "lora_rank": None,
                          "quantization_config": None},
+        width_param="units",
     ),
 )
 
 BLOCKS_BY_TYPE: dict[str, BlockType] = {block.type: block for block in BLOCKS}
+
+
+def block_of_layer(layer) -> BlockType | None:
+    """The catalogue entry of a built Keras layer (its class name is the block's type)."""
+    return BLOCKS_BY_TYPE.get(type(layer).__name__)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def infer(spec: NetworkSpec, previous: tuple[NetworkSpec, NetworkInfo] | None = 
             continue
         trainable, frozen = block.weights(node.params, in_shapes, out)
         dense_equivalent = None
-        if node.type == "Conv2D":
+        if block.shares_weights:
             dense_equivalent = dense_equivalent_params(in_shapes[0], out)
         results[node_id] = NodeInfo(
             output_shape=out, trainable_params=trainable, non_trainable_params=frozen,

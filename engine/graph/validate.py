@@ -190,7 +190,7 @@ def _shapes(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
             found.append(Diagnostic(node.id, ERROR, f"{node.name}: {problem.message}", fix=fix,
                                     fix_label=label))
             continue
-        if node.type == "Dense":
+        if BLOCKS_BY_TYPE[node.type].family == "dense":
             edges = sorted(incoming[node.id], key=lambda e: e.target[1])
             in_shape = info.nodes[edges[0].source[0]].output_shape if edges else None
             if in_shape is not None and len(in_shape) == 3:

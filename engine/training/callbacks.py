@@ -9,6 +9,7 @@ import time
 import keras
 import numpy as np
 
+from engine.blocks.catalog import block_of_layer
 from engine.training import events
 from engine.training.gradients import GradientProbe
 
@@ -214,8 +215,10 @@ class StudioCallback(keras.callbacks.Callback):
     def _kernels(self) -> dict[str, np.ndarray]:
         kernels = {}
         for layer in self.network.layers:
-            if isinstance(layer, keras.layers.Conv2D):
-                kernels[layer.name] = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)
+            block = block_of_layer(layer)
+            if block is not None and block.kernel_weight:
+                kernel = getattr(layer, block.kernel_weight)
+                kernels[layer.name] = np.asarray(keras.ops.convert_to_numpy(kernel), dtype=np.float32)
         return kernels
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.graph.shapes import NetworkInfo, infer
 from engine.graph.spec import NetworkSpec
 from engine.graph.validate import ERROR, output_node_id
@@ -34,7 +35,7 @@ class OutputMismatch:
     @property
     def fixable(self) -> bool:
         """Whether setting the output's units fixes it (a Dense output of the wrong width)."""
-        return self.wrong_units and self.node_type == "Dense"
+        return self.wrong_units and bool(BLOCKS_BY_TYPE[self.node_type].width_param)
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ def output_mismatch(spec: NetworkSpec, classes: int, dataset_label: str,
     elif shape[0] != classes:
         units = "?" if shape[0] is None else shape[0]
         message = f"Output {node.name} has {units} units but {dataset_label} has {classes} classes"
-        if node.type == "Dense":
-            message += f"; set units of {node.name} to {classes}."
+        width = BLOCKS_BY_TYPE[node.type].width_param
+        if width:
+            message += f"; set {width} of {node.name} to {classes}."
         else:
             message += (f". {node.name} is a {node.type} block: change the layers before it so it "
                         f"gives {classes} values.")

@@ -1,0 +1,44 @@
+"""Every block is described once, in its catalogue entry: the traits the rest of the code asks
+about hold for the Keras layer it builds."""
+
+import pytest
+
+from engine.blocks.catalog import BLOCKS, BLOCKS_BY_TYPE, block_of_layer
+from engine.build import build_model
+from engine.graph.edits import AddNode, Connect, new_node
+from engine.graph.spec import EdgeSpec, NetworkSpec
+from engine.templates import list_templates, load_template
+
+FAMILIES = {"input", "convolution", "pooling", "shape", "merge", "dense", "normalization",
+            "activation", "regularization"}
+
+
+def one_block_network(type_name: str) -> NetworkSpec:
+    """Input (16x16x3) -> the block, with as many inputs as it needs."""
+    spec = NetworkSpec(name=type_name)
+    source = new_node(spec, "InputLayer", {"shape": [16, 16, 3]})
+    spec = AddNode(source, (0.0, 0.0)).apply(spec)
+    block = new_node(spec, type_name)
+    spec = AddNode(block, (0.0, 150.0)).apply(spec)
+    for port in range(max(1, BLOCKS_BY_TYPE[type_name].min_inputs)):
+        spec = Connect(EdgeSpec((source.id, 0), (block.id, port))).apply(spec)
+    return spec
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.type != "InputLayer"], ids=lambda b: b.type)
+def test_each_blocks_traits_hold_for_the_layer_it_builds(block):
+    assert block.family in FAMILIES
+    model = build_model(one_block_network(block.type))
+    [layer] = [layer for layer in model.layers if block_of_layer(layer) is block]
+    if block.kernel_weight:  # its kernels: height x width x inputs x filters
+        assert len(getattr(layer, block.kernel_weight).shape) == 4
+    if block.width_param:
+        assert model.output.shape[-1] == block.default_params()[block.width_param]
+    if block.shares_weights:
+        assert block.family == "convolution" and block.kernel_weight
+
+
+def test_every_layer_of_every_template_has_its_catalogue_entry():
+    for template in list_templates():
+        model = build_model(load_template(template.key))
+        assert all(block_of_layer(layer) is not None for layer in model.layers), template.key
