@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.blocks.catalog import BLOCKS_BY_TYPE, BlockType
+from engine.deep_graphs import make_room_for
 from engine.errors import ProjectError
 from engine.graph.spec import NetworkSpec, NodeSpec
 from engine.graph.validate import ERROR, output_node_id, validate
@@ -34,6 +35,7 @@ def build_model(spec: NetworkSpec, name: str | None = None):
         listing = "\n".join(f"  - {d.message}" for d in errors[:20])
         raise ProjectError(f"The network has {len(errors)} error(s) to fix before it can be built:\n"
                            f"{listing}")
+    make_room_for(len(spec.nodes))
     from engine.graph.spec import topological_order
 
     order, _ = topological_order(spec)

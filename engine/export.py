@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from engine.deep_graphs import load_keras_model, make_room_for
 from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.build import _model_name, build_model, keras_kwargs
 from engine.errors import ProjectError
@@ -36,6 +37,7 @@ def export_keras(spec: NetworkSpec, path, abandon=None) -> None:
         raise ProjectError(f"Cannot export to {path.name}: a Keras model file must end in '.keras'.")
     _refuse_invalid(spec)
     model = build_model(spec)
+    make_room_for(len(model.layers))
     atomic_write_with(path, lambda temporary: model.save(temporary), suffix=".keras", abandon=abandon)
 
 
@@ -65,12 +67,8 @@ def export_trained(run_dir, path, abandon=None) -> None:
         return
     if path.suffix != ".py":
         raise ProjectError(f"Cannot export to {path.name}: choose a .keras or a .py file.")
-    import keras
-
-    import engine.layers  # noqa: F401 - registers the custom layers before loading
-
     try:
-        model = keras.saving.load_model(model_file, safe_mode=True, compile=False)
+        model = load_keras_model(model_file, compile=False)
     except Exception as error:  # noqa: BLE001 - a damaged file: one readable message
         raise ProjectError(f"Cannot load {model_file}: {error}") from None
     weights = path.with_name(f"{path.stem}.weights.h5")

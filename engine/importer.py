@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engine.deep_graphs import load_keras_model
 from engine.blocks.catalog import BLOCKS_BY_TYPE, BlockType
 from engine.errors import ProjectError
 from engine.graph.layout import layered_positions
@@ -69,12 +70,8 @@ def _load_safely(path: Path):
     if not zipfile.is_zipfile(path):
         raise ProjectError(f"Cannot import {path.name}: it is not a valid .keras file (a .keras "
                            "file is a zip archive); it may be damaged or of another format.")
-    import keras
-
-    import engine.layers  # noqa: F401  (registers the custom layers so they load)
-
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        return load_keras_model(path, compile=False)
     except Exception as error:  # Keras raises many types; the user needs the reason, not a trace
         raise ProjectError(f"Cannot import {path.name}: {_load_failure_reason(error)}") from None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.deep_graphs import load_keras_model
 from engine.blocks.catalog import block_of_layer
 from engine.errors import ProjectError
 
@@ -43,12 +44,8 @@ def load_run_model(run_dir):
     cached = _MODELS.get(key)
     if cached is not None and cached[0] == mtime:
         return cached[1]
-    import keras
-
-    import engine.layers  # noqa: F401 - registers custom layers before loading
-
     try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        model = load_keras_model(path, compile=False)
     except Exception as error:  # noqa: BLE001
         raise ProjectError(f"Cannot load {path}: {error}") from None
     _MODELS[key] = (mtime, model)

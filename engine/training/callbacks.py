@@ -9,6 +9,7 @@ import time
 import keras
 import numpy as np
 
+from engine.deep_graphs import load_keras_model
 from engine.blocks.catalog import block_of_layer
 from engine.training import events
 from engine.training.gradients import GradientProbe
@@ -196,7 +197,7 @@ class StudioCallback(keras.callbacks.Callback):
             self._write_status()
         elif self.state.checkpoint_epoch:
             # The last completed epoch is the checkpoint itself: reload its weights.
-            saved = keras.saving.load_model(self.folder.checkpoint, safe_mode=True)
+            saved = load_keras_model(self.folder.checkpoint)
             _assign(self.training_model.variables, _values(saved.variables))
 
     def _gradient_norms(self) -> dict[str, float]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.deep_graphs import load_keras_model
 from engine.build import build_model
 from engine.datasets import DatasetSplits
 from engine.training.data import training_splits
@@ -66,13 +67,11 @@ class Trainer:
         self._check_graph()
         self._load_data()
         self.on_phase("Loading the checkpoint…")
-        import engine.layers  # noqa: F401 - registers custom layers before loading
-
         if self.config.mixed_precision:
             self.keras.config.set_dtype_policy("mixed_float16")
         with self._strategy_scope():
             try:
-                self.model = self.keras.saving.load_model(checkpoint, safe_mode=True)
+                self.model = load_keras_model(checkpoint)
             except Exception as error:  # noqa: BLE001
                 raise ProjectError(f"Cannot load the checkpoint {checkpoint}: {error}") from None
         self.network = self._network_of(self.model)
