@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSizeF
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
+from engine.blocks.catalog import BLOCKS, Window
+
 BACKGROUND = QColor("#FFFFFF")
 TEXT_COLOR = QColor("#1E1E1E")
 MUTED_TEXT = QColor("#6B6B6B")
@@ -37,7 +39,8 @@ LANE_GAP = 16.0       # between a shortcut lane and the blocks it passes
 NAME_MAX = 150.0      # names are elided past this width
 
 FOLDABLE = {"Activation", "Dropout", "BatchNormalization"}
-WINDOWED = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "WeightedAveragePooling2D"}
+# Blocks whose sliding window is drawn on the arrow into them (a kernel or pooling window).
+WINDOWED = {block.type for block in BLOCKS if isinstance(block.window(block.default_params()), Window)}
 MERGES = {"Add", "Concatenate"}
 
 

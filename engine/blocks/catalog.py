@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from engine.blocks.words import ACTIVATION_TEXT, conv_words, fixed, pool_words, with_activation
 from engine.blocks.params import ParamSpec
 from engine.errors import ProjectError
 
@@ -52,6 +53,10 @@ class Window:
 GLOBAL = "global"  # the block sees the whole input (global pooling, flatten)
 
 
+def _padding_words(params: dict) -> list[str]:
+    return [BLOCKS_BY_TYPE["ZeroPadding2D"].summary(params).replace("pad", "zero pad", 1)]
+
+
 CATEGORY_FAMILIES = {"Input/Output": "input", "Convolution": "convolution", "Pooling": "pooling",
                      "Shape": "shape", "Merge": "merge", "Dense": "dense",
                      "Normalization & Regularization": "regularization"}
@@ -80,6 +85,7 @@ class BlockType:
     kernel_weight: str = ""     # the weight holding its spatial kernels (snapshots, Kernels tab)
     shares_weights: bool = False  # one kernel slides everywhere: compare with a dense layer
     width_param: str = ""       # the parameter that sets how many values it outputs
+    arrow_words: Callable[[dict], list[str]] | None = None  # its words in the diagram
 
     def __post_init__(self) -> None:
         if not self.family:  # most blocks are the kind of layer their palette group says
@@ -416,6 +422,7 @@ def _identity(params, shapes):
 BLOCKS: tuple[BlockType, ...] = (
     BlockType(
         type="InputLayer", category="Input/Output", label="Input", default_name="input",
+        arrow_words=fixed("input"),
         help="The image entering the network: height x width x channels (empty height/width "
              "= any size).",
         params=(ParamSpec("shape", "shape", [32, 32, 1], minimum=1,
@@ -426,6 +433,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="Conv2D", category="Convolution", label="Conv 2D", default_name="conv",
+        arrow_words=conv_words,
         help="Slides learned kernels over the map; each kernel (shared weights) makes one "
              "feature map.",
         params=(
@@ -452,6 +460,7 @@ BLOCKS: tuple[BlockType, ...] = (
         type="HandcraftedConv2D", category="Convolution", label="Hand-crafted conv",
         default_name="handcrafted_conv", keras_class="engine.layers.HandcraftedConv2D",
         kernel_weight="kernel",
+        arrow_words=fixed("hand-crafted conv"),
         help="A convolution whose kernels are classic hand-crafted filters (Sobel, Prewitt, "
              "Scharr, Laplacian, Gabor): frozen, or a starting point for training.",
         params=(
@@ -474,6 +483,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="MaxPooling2D", category="Pooling", label="Max pooling", default_name="max_pool",
+        arrow_words=pool_words("max"),
         help="Keeps the largest value in each window: a summary that ignores small shifts.",
         params=(_POOL_SIZE, _POOL_STRIDES, _padding()),
         output_shape=_pool_shape("MaxPooling2D"), window=_pool_window, summary=_pool_summary,
@@ -481,6 +491,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="AveragePooling2D", category="Pooling", label="Average pooling", default_name="avg_pool",
+        arrow_words=pool_words("avg"),
         help="Averages each window: a smoother summary than max pooling.",
         params=(_POOL_SIZE, _POOL_STRIDES, _padding()),
         output_shape=_pool_shape("AveragePooling2D"), window=_pool_window, summary=_pool_summary,
@@ -488,6 +499,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="WeightedAveragePooling2D", category="Pooling", label="Weighted-average pooling",
+        arrow_words=pool_words("weighted"),
         default_name="weighted_pool", keras_class="engine.layers.WeightedAveragePooling2D",
         help="Averages each window with learned weights per position (softmax-normalised, so "
              "they sum to 1).",
@@ -497,6 +509,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="GlobalAveragePooling2D", category="Pooling", label="Global average pooling",
+        arrow_words=fixed("global avg pool"),
         default_name="global_avg_pool",
         help="Averages each whole feature map to one number: works for any input size "
              "(NiN/GoogLeNet head).",
@@ -505,6 +518,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="GlobalMaxPooling2D", category="Pooling", label="Global max pooling",
+        arrow_words=fixed("global max pool"),
         default_name="global_max_pool",
         help="Keeps the largest value of each whole feature map: works for any input size.",
         params=(), output_shape=_global_pool_shape("GlobalMaxPooling2D"),
@@ -512,6 +526,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="ZeroPadding2D", category="Shape", label="Zero padding", default_name="zero_pad",
+        arrow_words=_padding_words,
         help="Adds rows and columns of zeros around the map so the next kernel fits at the edges.",
         params=(ParamSpec("padding", "padding2d", [[1, 1], [1, 1]], minimum=0, maximum=1024,
                           help="Zero rows/columns added: [[top, bottom], [left, right]]."),),
@@ -523,23 +538,28 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="Flatten", category="Shape", label="Flatten", default_name="flatten",
+        arrow_words=fixed("flatten"),
         help="Unrolls the feature maps into one long vector for Dense layers (needs a fixed size).",
         params=(), output_shape=_flatten_shape, window=lambda p: GLOBAL,
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
         type="Add", category="Merge", label="Add (residual)", default_name="add",
+        arrow_words=fixed("add"),
         help="Adds its inputs element by element: the residual shortcut of ResNet.",
         params=(), min_inputs=2, max_inputs=None, output_shape=_add_shape,
     ),
     BlockType(
         type="Concatenate", category="Merge", label="Concatenate", default_name="concat",
+        arrow_words=fixed("concat"),
         help="Stacks its inputs along channels: joins the branches of an Inception module.",
         params=(), min_inputs=2, max_inputs=None, output_shape=_concat_shape,
         import_requires={"axis": -1},
     ),
     BlockType(
-        type="BatchNormalization", family="normalization", category="Normalization & Regularization", label="Batch norm",
+        type="BatchNormalization", category="Normalization & Regularization", label="Batch norm",
+        family="normalization",
+        arrow_words=fixed("BN"),
         default_name="batch_norm",
         help="Normalises each channel over the batch, then scales and shifts: steadier, faster "
              "training.",
@@ -556,7 +576,9 @@ BLOCKS: tuple[BlockType, ...] = (
                          "renorm": False, "synchronized": False},
     ),
     BlockType(
-        type="Activation", family="activation", category="Normalization & Regularization", label="Activation",
+        type="Activation", category="Normalization & Regularization", label="Activation",
+        family="activation",
+        arrow_words=lambda p: [ACTIVATION_TEXT.get(p.get("activation"), str(p.get("activation")))],
         default_name="activation",
         help="Applies a non-linearity to every value (ReLU, sigmoid, tanh, softmax, ...).",
         params=(ParamSpec("activation", "choice", "relu", choices=ACTIVATIONS,
@@ -566,6 +588,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="Dropout", category="Normalization & Regularization", label="Dropout",
+        arrow_words=lambda p: [f"dropout {float(p['rate']):g}"],
         default_name="dropout",
         help="Randomly zeroes a fraction of values during training to fight overfitting.",
         params=(ParamSpec("rate", "float", 0.5, minimum=0.0, maximum=0.99,
@@ -575,6 +598,7 @@ BLOCKS: tuple[BlockType, ...] = (
     ),
     BlockType(
         type="Dense", category="Dense", label="Dense", default_name="dense",
+        arrow_words=lambda p: with_activation(["dense"], p),
         help="Fully connected: every input feature connects to every unit.",
         params=(
             ParamSpec("units", "int", 10, minimum=1, maximum=65536,

@@ -38,6 +38,13 @@ def test_each_blocks_traits_hold_for_the_layer_it_builds(block):
         assert block.family == "convolution" and block.kernel_weight
 
 
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.type)
+def test_each_block_names_its_words_in_the_diagram(block):
+    assert block.arrow_words is not None
+    words = block.arrow_words(block.default_params())
+    assert words and all(isinstance(word, str) and word for word in words)
+
+
 def test_every_layer_of_every_template_has_its_catalogue_entry():
     for template in list_templates():
         model = build_model(load_template(template.key))
