@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.blocks.catalog import BLOCKS_BY_TYPE, BlockType
-from engine.deep_graphs import make_room_for
+from engine.deep_graphs import room_for
 from engine.errors import ProjectError
 from engine.graph.spec import NetworkSpec, NodeSpec
 from engine.graph.validate import ERROR, output_node_id, validate
@@ -35,7 +35,6 @@ def build_model(spec: NetworkSpec, name: str | None = None):
         listing = "\n".join(f"  - {d.message}" for d in errors[:20])
         raise ProjectError(f"The network has {len(errors)} error(s) to fix before it can be built:\n"
                            f"{listing}")
-    make_room_for(len(spec.nodes))
     from engine.graph.spec import topological_order
 
     order, _ = topological_order(spec)
@@ -52,7 +51,9 @@ def build_model(spec: NetworkSpec, name: str | None = None):
         inputs = [tensors[edge.source[0]] for edge in spec.incoming(node_id)]
         tensors[node_id] = layer(inputs if block.max_inputs is None else inputs[0])
     output = output_node_id(spec)
-    return keras.Model(inputs=input_tensor, outputs=tensors[output], name=name or _model_name(spec.name))
+    with room_for(len(spec.nodes)):  # Keras maps the graph recursively
+        return keras.Model(inputs=input_tensor, outputs=tensors[output],
+                           name=name or _model_name(spec.name))
 
 
 def _model_name(name: str) -> str:

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine.deep_graphs import load_keras_model, make_room_for
+from engine.deep_graphs import load_keras_model, room_for
 from engine.blocks.catalog import BLOCKS_BY_TYPE
 from engine.build import _model_name, build_model, keras_kwargs
 from engine.errors import ProjectError
@@ -37,8 +37,9 @@ def export_keras(spec: NetworkSpec, path, abandon=None) -> None:
         raise ProjectError(f"Cannot export to {path.name}: a Keras model file must end in '.keras'.")
     _refuse_invalid(spec)
     model = build_model(spec)
-    make_room_for(len(model.layers))
-    atomic_write_with(path, lambda temporary: model.save(temporary), suffix=".keras", abandon=abandon)
+    with room_for(len(model.layers)):  # Keras serialises the graph recursively
+        atomic_write_with(path, lambda temporary: model.save(temporary), suffix=".keras",
+                          abandon=abandon)
 
 
 # -- Python script ------------------------------------------------------------------------------

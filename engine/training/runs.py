@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.deep_graphs import make_room_for
+from engine.deep_graphs import room_for
 from engine.errors import ProjectError, cannot_write
 from engine.graph.io import atomic_write_bytes, atomic_write_text, atomic_write_with, spec_from_json
 from engine.graph.spec import NetworkSpec, readable_json
@@ -97,8 +97,9 @@ class RunFolder:
 
     def save_model(self, model, name: str) -> None:
         """model.save() into a temporary .keras file, then rename: never half a model."""
-        make_room_for(len(model.layers))
-        atomic_write_with(self.path / name, lambda temporary: model.save(temporary), suffix=".keras")
+        with room_for(len(model.layers)):  # Keras serialises the graph recursively
+            atomic_write_with(self.path / name, lambda temporary: model.save(temporary),
+                              suffix=".keras")
 
     def save_kernels(self, epoch: int, kernels: dict[str, np.ndarray]) -> None:
         if not kernels:

@@ -18,16 +18,22 @@ def dense_chain(blocks: int) -> NetworkSpec:
     return NetworkSpec.from_dict({"format_version": 1, "nodes": nodes, "edges": edges})
 
 
-def test_building_makes_room_for_the_depth():
-    """The mechanism, in milliseconds: a build raises the recursion limit before Keras walks
-    the graph (the real deep builds below take a minute and run in make test-all)."""
+def test_room_for_a_deep_graph_lasts_only_as_long_as_the_work():
+    """The mechanism, in milliseconds (the real deep builds below take a minute and run in
+    make test-all): the limit fits the depth inside, and is put back after, so that other
+    runaway recursion (a project nested 100,000 deep) still raises RecursionError."""
     import sys
 
-    from engine.deep_graphs import FRAMES_PER_LAYER
+    from engine.deep_graphs import FRAMES_PER_LAYER, room_for
 
-    spec = dense_chain(40)
-    build_model(spec)
-    assert sys.getrecursionlimit() >= 1000 + FRAMES_PER_LAYER * 40
+    before = sys.getrecursionlimit()
+    with room_for(2000):
+        with room_for(40):  # overlapping work shares the raised limit
+            assert sys.getrecursionlimit() >= 1000 + FRAMES_PER_LAYER * 2000
+        assert sys.getrecursionlimit() >= 1000 + FRAMES_PER_LAYER * 2000
+    assert sys.getrecursionlimit() == before
+    build_model(dense_chain(40))
+    assert sys.getrecursionlimit() == before
 
 
 @pytest.mark.slow
