@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -270,6 +271,7 @@ def test_a_killed_inspection_worker_is_reported_and_replaced(window, qtbot, trai
     lab.set_run(str(trained_run))
     qtbot.waitUntil(lambda: bool(lab.images), timeout=TIMEOUT_MS)  # the worker is ready
     old_pid = window.engine.pid(INSPECTION)
+    os.kill(old_pid, signal.SIGSTOP)  # the job cannot finish before the kill lands
     page = show_weights_tab(window)
     assert page.task.is_running()
     window.engine.kill(INSPECTION)
