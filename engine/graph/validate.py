@@ -7,8 +7,10 @@ obvious, carries it as a list of edits the GUI can apply in one click.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.blocks.catalog import BLOCKS_BY_TYPE, format_shape
 from engine.graph.edits import (ChangeNodeType, Edit, InsertNodeOnEdge, RenameNode,
@@ -44,7 +46,35 @@ def validate(spec: NetworkSpec, info: NetworkInfo | None = None) -> list[Diagnos
     found += _parameters(spec)
     found += _shapes(spec, info)
     found += _names(spec)
+    found += _memory(spec, info)
     return found
+
+
+TRAINING_BYTES_PER_PARAM = 16  # float32 weights, their gradients and Adam's two moments
+
+
+@lru_cache(maxsize=1)
+def physical_memory_bytes() -> int | None:
+    """This machine's memory, or None where the OS does not say (then nothing is checked)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _memory(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
+    """A network whose weights alone cannot be trained in this machine's memory."""
+    memory = physical_memory_bytes()
+    needed = TRAINING_BYTES_PER_PARAM * info.total_params
+    if memory is None or needed <= memory or not info.nodes:
+        return []
+    largest = max(info.nodes, key=lambda node_id: info.nodes[node_id].params)
+    name = spec.node(largest).name
+    return [Diagnostic(largest, WARNING, f"Training needs at least {needed / 2**30:,.0f} GiB "
+                       f"({info.total_params:,} parameters with their gradients and optimizer "
+                       f"state) but this machine has {memory / 2**30:,.0f} GiB: it cannot train "
+                       f"here. Shrink {name} ({info.nodes[largest].params:,} parameters), e.g. "
+                       "with pooling or a smaller input before it.")]
 
 
 # When a half-built graph has several blocks nothing reads from, the one that looks like a

@@ -1,7 +1,10 @@
+import pytest
+
 from engine.graph.edits import ChangeNodeType, Disconnect, RenameNode, SetParams
 from engine.graph.shapes import infer
 from engine.graph.spec import NetworkSpec
 from engine.graph.validate import ERROR, WARNING, has_errors, validate
+from engine.templates import load_template
 from tests.engine.helpers import GraphBuilder, small_cnn
 
 
@@ -102,3 +105,19 @@ def test_merge_needs_two_inputs_and_names_must_be_unique():
     found = messages(RenameNode(add, "same").apply(g.spec))
     assert any(d.node_id == add and "at least 2 inputs" in d.message for d in found)
     assert any("Two blocks are named 'same'" in d.message for d in found)
+
+
+def test_a_network_too_big_to_train_in_this_machines_memory_is_flagged_on_its_largest_block():
+    from engine.graph.validate import physical_memory_bytes
+
+    nodes = [{"id": "a", "type": "InputLayer", "name": "input", "params": {"shape": [100000, 100000, 1]}},
+             {"id": "b", "type": "Flatten", "name": "flatten", "params": {}},
+             {"id": "c", "type": "Dense", "name": "output", "params": {"units": 10, "activation": "softmax"}}]
+    edges = [{"source": ["a", 0], "target": ["b", 0]}, {"source": ["b", 0], "target": ["c", 0]}]
+    spec = NetworkSpec.from_dict({"format_version": 1, "nodes": nodes, "edges": edges})
+    if physical_memory_bytes() is None:
+        pytest.skip("this OS does not report its memory")
+    [warning] = [d for d in validate(spec) if "cannot train here" in d.message]
+    assert warning.severity == WARNING and warning.node_id == "c"
+    assert "100,000,000,010 parameters" in warning.message
+    assert not [d for d in validate(load_template("lenet5")) if "cannot train" in d.message]
