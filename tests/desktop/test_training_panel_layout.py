@@ -5,13 +5,13 @@ its own; and the panel is composed of its four boxes."""
 import os; os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # noqa: E702
 
 import pytest
-import shiboken6
 from PySide6.QtWidgets import QAbstractButton, QFormLayout, QLabel, QScrollArea, QWidget
 
 from engine.graph.edits import SetParams
 from engine.templates import load_template
 from engine.training.config import Augmentation, TrainingConfig
 from desktop.document import ProjectDocument
+from tests.desktop.held_widgets import delete_held_widgets_on_the_gui_thread, hold  # noqa: F401
 from desktop.panels.training_augmentation import AugmentationBox
 from desktop.panels.training_dataset import PREVIEW_ROWS, DatasetBox
 from desktop.panels.training_panel import TrainingPanel
@@ -21,20 +21,6 @@ from desktop.panels.training_settings import SettingsForm
 COLUMNS = {"1280x800": (560, 690), "1920x1080": (640, 970)}
 EVERYTHING_ON = TrainingConfig(optimizer="sgd_momentum", schedule="step", early_stopping=True,
                                augmentation=Augmentation(0.1, 0.05, 0.1, flip=True))
-_widgets: list = []
-
-
-@pytest.fixture(autouse=True)
-def delete_widgets_on_the_gui_thread():
-    """As in test_training_runs_panels: the preview's worker thread must not collect a panel."""
-    yield
-    from desktop.workers import shared_engine
-
-    shared_engine().wait_for_threads(timeout=60)
-    for widget in _widgets:
-        if shiboken6.isValid(widget):
-            shiboken6.delete(widget)
-    _widgets.clear()
 
 
 def column(qtbot, size, config=None, units=None):
@@ -48,7 +34,7 @@ def column(qtbot, size, config=None, units=None):
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setWidget(panel)
-    _widgets.append(area)
+    hold(area)
     qtbot.addWidget(area)
     area.resize(*size)
     area.show()
@@ -128,13 +114,13 @@ def test_the_preview_draws_at_most_two_rows(qtbot):
 
 def test_the_panel_has_no_scroll_area_of_its_own(qtbot):
     panel = TrainingPanel(ProjectDocument(load_template("lenet5")))
-    _widgets.append(panel)
+    hold(panel)
     assert panel.findChildren(QScrollArea) == []
 
 
 def test_the_panel_is_made_of_its_four_boxes(qtbot):
     panel = TrainingPanel(ProjectDocument(load_template("lenet5")))
-    _widgets.append(panel)
+    hold(panel)
     assert isinstance(panel.dataset_box, DatasetBox)
     assert isinstance(panel.augmentation_box, AugmentationBox)
     assert isinstance(panel.settings_box, SettingsForm)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shiboken6
 from PySide6.QtWidgets import QMessageBox
 
 from engine.graph.edits import SetParams
@@ -17,28 +16,12 @@ from engine.templates import load_template
 from engine.training.config import Augmentation, TrainingConfig
 from engine.training.runs import FAILED, FINISHED, STOPPED, RunFolder
 from desktop.document import ProjectDocument
+from tests.desktop.held_widgets import delete_held_widgets_on_the_gui_thread, hold  # noqa: F401
 from desktop.panels.runs import RunsPanel
 from desktop.panels.training_panel import (KERAS_PREVIEW_HINT, TrainingPanel, augment_images,
                                            sample_indices)
 
 OUTPUT = "n9"  # lenet5's output Dense (10 units)
-_widgets: list = []  # every panel a test makes, alive until deleted on the GUI thread
-
-
-@pytest.fixture(autouse=True)
-def delete_widgets_on_the_gui_thread():
-    """Python's cyclic garbage collector runs on whichever thread allocates, the dataset
-    preview's worker thread included. A Python-owned top-level widget dropped at the end of a
-    test could be collected, and its Qt object destroyed, there; so hold every panel, wait for
-    the preview worker, and delete them here, on the GUI thread."""
-    yield
-    from desktop.workers import shared_engine
-
-    shared_engine().wait_for_threads(timeout=60)
-    for widget in _widgets:
-        if shiboken6.isValid(widget):
-            shiboken6.delete(widget)
-    _widgets.clear()
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -52,7 +35,7 @@ def lenet_document(**changes) -> ProjectDocument:
 
 def make_panel(qtbot, document: ProjectDocument | None = None) -> TrainingPanel:
     panel = TrainingPanel(document or lenet_document())
-    _widgets.append(panel)
+    hold(panel)
     qtbot.addWidget(panel)
     panel.resize(350, 900)
     panel.show()
@@ -104,7 +87,7 @@ def make_run(root: Path, name: str, *, status: str = FINISHED, epochs: int = 10,
 
 def runs_panel(qtbot, root: Path) -> RunsPanel:
     panel = RunsPanel()
-    _widgets.append(panel)
+    hold(panel)
     qtbot.addWidget(panel)
     panel.resize(900, 700)
     panel.show()
@@ -473,7 +456,7 @@ def test_twenty_runs_load_quickly(qtbot, tmp_path):
         make_run(root, f"run{index:02d}", started=f"2025-02-{index + 1:02d} 10:00:00", epochs=30,
                  planned=30)
     panel = RunsPanel()
-    _widgets.append(panel)
+    hold(panel)
     qtbot.addWidget(panel)
     started = time.perf_counter()
     panel.set_root(root)
