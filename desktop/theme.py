@@ -76,6 +76,3 @@ def dark_palette() -> QPalette:
     palette.setColor(QPalette.ColorGroup.Disabled, roles.ButtonText, QColor("#6B7079"))
     palette.setColor(QPalette.ColorGroup.Disabled, roles.WindowText, QColor("#6B7079"))
     return palette
-
-
-_dark_palette = dark_palette  # the name helpers and tests used before

@@ -385,10 +385,6 @@ def make_field(spec: ParamSpec, commit: Commit) -> ParamField:
 
 # -- the form of one node ------------------------------------------------------------------------
 
-def _count(number: int) -> str:
-    return f"{number:,}"
-
-
 def analysis_rows(node: NodeSpec, info: NodeInfo | None) -> list[tuple[str, str]]:
     """(label, text) lines of the Analysis section."""
     if info is not None and info.problem is not None:
@@ -396,9 +392,9 @@ def analysis_rows(node: NodeSpec, info: NodeInfo | None) -> list[tuple[str, str]
     if info is None or info.output_shape is None:
         return [("Output shape", "unknown until its inputs are connected and valid")]
     rows = [("Output shape", format_shape(info.output_shape)),
-            ("Parameters", f"{_count(info.trainable_params)} trainable, "
-                           f"{_count(info.non_trainable_params)} non-trainable")]
-    rows.append(("MACs", "unknown (variable input size)" if info.macs is None else _count(info.macs)))
+            ("Parameters", f"{count(info.trainable_params)} trainable, "
+                           f"{count(info.non_trainable_params)} non-trainable")]
+    rows.append(("MACs", "unknown (variable input size)" if info.macs is None else count(info.macs)))
     field = info.receptive_field
     if field is not None and node.type != "InputLayer":  # an input pixel sees itself: no news
         if field.whole_input:
@@ -414,11 +410,11 @@ def weight_sharing_text(node: NodeSpec, info: NodeInfo | None) -> str:
     """Conv2D only: its shared weights against a dense layer doing the same mapping."""
     if not BLOCKS_BY_TYPE[node.type].shares_weights or info is None or info.output_shape is None:
         return ""
-    shared = _count(info.trainable_params)
+    shared = count(info.trainable_params)
     if info.dense_equivalent_params is None:
         return f"Weights: {shared} shared by every position of the map."
     return (f"Weights: {shared} shared; a dense layer for the same mapping would need "
-            f"{_count(info.dense_equivalent_params)}.")
+            f"{count(info.dense_equivalent_params)}.")
 
 
 class NodeForm(QWidget):

@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QWidget)
 
 from engine.errors import ProjectError
+from engine.graph.validate import WARNING
 from engine.training.progress import format_duration
 from engine.training.runs import FAILED, RUNNING, STOPPED, RunFolder, RunSummary, list_runs
 from desktop.panels.run_compare import RunComparison, percent_or_blank, run_labels, swatch
 from desktop.plots import series_color
-from desktop.style import ERROR_COLOR, WARNING_COLOR, is_dark_theme
+from desktop.panels.inspector import severity_color
+from desktop.style import ERROR_COLOR
 
 COLUMNS = ("Run", "Status", "Dataset", "Epochs", "Best val acc", "Test acc", "Time", "Samples/s")
 (NAME_COLUMN, STATUS_COLUMN, DATASET_COLUMN, EPOCHS_COLUMN, VAL_COLUMN, TEST_COLUMN, TIME_COLUMN,
@@ -38,8 +40,7 @@ def _status_color(status: str) -> QColor | None:
     if status == FAILED:
         return QColor(ERROR_COLOR)
     if status == STOPPED:
-        amber = QColor(WARNING_COLOR)
-        return amber if is_dark_theme() else amber.darker(140)
+        return severity_color(WARNING)
     if status == RUNNING:
         return QColor("#3D7FD9")
     return None

@@ -13,7 +13,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.panels.lab import FeaturesLab
-from desktop.theme import _dark_palette
+from desktop.theme import dark_palette
 
 BASE, TEXT = QPalette.ColorRole.Base, QPalette.ColorRole.WindowText
 
@@ -51,7 +51,7 @@ def test_plots_follow_a_palette_set_after_they_exist(qtbot, restore_palette):
              lab.baselines_tab.bars, *lab.weights_tab.plots]
     light = QApplication.palette().color(BASE).name()
     assert all(background(plot) == light for plot in plots)
-    dark = _dark_palette()
+    dark = dark_palette()
     QApplication.setPalette(dark)  # delivered as events: wait for them
     qtbot.waitUntil(lambda: all(background(p) == dark.color(BASE).name() for p in plots))
     for plot in plots:
@@ -63,7 +63,7 @@ def test_plots_follow_a_palette_set_after_they_exist(qtbot, restore_palette):
 
 
 def test_plots_made_in_the_dark_theme_are_dark(qtbot, restore_palette):
-    dark = _dark_palette()
+    dark = dark_palette()
     QApplication.setPalette(dark)
     lab = FeaturesLab()
     qtbot.addWidget(lab)
@@ -79,7 +79,7 @@ def test_tile_captions_follow_the_palette(qtbot, restore_palette):
     lab.show()
     grid = lab.compare_tab.bank_grid  # filled on a tab not shown, as a run's tabs are
     grid.set_images([np.eye(5)] * 3, ["a", "b", "c"], 48)
-    QApplication.setPalette(_dark_palette())
+    QApplication.setPalette(dark_palette())
     qtbot.wait(50)  # the palette change arrives as events
     lab.tabs.setCurrentWidget(lab.compare_tab)
     texts = [c for c in grid.findChildren(QLabel) if c.text() in ("a", "b", "c")]
