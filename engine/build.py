@@ -49,7 +49,7 @@ def build_model(spec: NetworkSpec, name: str | None = None):
             continue
         layer = layer_class(block)(**keras_kwargs(block, node))
         inputs = [tensors[edge.source[0]] for edge in spec.incoming(node_id)]
-        tensors[node_id] = layer(inputs if block.max_inputs is None else inputs[0])
+        tensors[node_id] = layer(inputs if block.takes_list else inputs[0])
     output = output_node_id(spec)
     with room_for(len(spec.nodes)):  # Keras maps the graph recursively
         return keras.Model(inputs=input_tensor, outputs=tensors[output],

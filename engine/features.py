@@ -30,7 +30,7 @@ from skimage.filters import edges as _edges
 from skimage.filters import gabor_kernel
 from skimage.transform import resize
 
-from engine.blocks.catalog import block_of_layer
+from engine.blocks.catalog import block_of_layer, kernels_as_conv
 from engine.datasets import DatasetSplits
 from engine.errors import ProjectError
 
@@ -309,7 +309,8 @@ def first_conv_kernel(model) -> tuple[str, np.ndarray] | None:
         block = block_of_layer(layer)
         if block is not None and block.family == "convolution" and block.kernel_weight:
             kernel = getattr(layer, block.kernel_weight)
-            return layer.name, np.asarray(kernel.numpy() if hasattr(kernel, "numpy") else kernel)
+            kernel = np.asarray(kernel.numpy() if hasattr(kernel, "numpy") else kernel)
+            return layer.name, kernels_as_conv(block, kernel)
     return None
 
 

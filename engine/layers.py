@@ -169,3 +169,47 @@ class HandcraftedConv2D(keras.layers.Layer):
         return {**super().get_config(), "bank": self.bank, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding,
                 "activation": self.activation_name, "trainable_kernels": self.trainable_kernels}
+
+
+@keras.saving.register_keras_serializable(package="cnn_studio")
+class LayerScale(keras.layers.Layer):
+    """Multiplies each channel by a learned factor that starts tiny (ConvNeXt, CaiT): a
+    residual branch begins almost switched off and training turns it up."""
+
+    def __init__(self, init_values=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.init_values = init_values
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(
+            name="gamma", shape=(input_shape[-1],),
+            initializer=keras.initializers.Constant(self.init_values), trainable=True)
+
+    def call(self, inputs):
+        return inputs * ops.cast(self.gamma, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "init_values": self.init_values}
+
+
+@keras.saving.register_keras_serializable(package="cnn_studio")
+class ScaledResidual(keras.layers.Layer):
+    """shortcut + scale x residual: the scaled residual sum of Inception-ResNet, which keeps
+    very deep residual stacks stable by shrinking each branch before it is added."""
+
+    def __init__(self, scale=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        shortcut, residual = inputs
+        return shortcut + residual * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}

@@ -332,13 +332,14 @@ class Padding2dField(ParamField):
         return list(self.spins.values())
 
 
-class L2Field(ParamField):
-    """None (no penalty) or an L2 factor: a checkbox and a number."""
+class OptionalFloatField(ParamField):
+    """None or a number: a checkbox and a number (ReLU's cap)."""
 
-    SUGGESTED = 0.0005
+    CHECKBOX = "on, value"
+    SUGGESTED = 6.0  # ReLU6, the cap real networks use
 
     def _build(self) -> QWidget:
-        self.enabled = QCheckBox("on, factor")
+        self.enabled = QCheckBox(self.CHECKBOX)
         self.factor = _float_edit()
         self.factor.setPlaceholderText(_float_text(self.SUGGESTED))
         self.enabled.toggled.connect(self._toggled)
@@ -372,10 +373,69 @@ class L2Field(ParamField):
         return [self.enabled, self.factor]
 
 
+class L2Field(OptionalFloatField):
+    """None (no penalty) or an L2 factor."""
+
+    CHECKBOX = "on, factor"
+    SUGGESTED = 0.0005
+
+
+class ListField(ParamField):
+    """A short list typed as text ("1, 1, -1"; "null" for an open entry; empty = none where
+    the parameter allows none). A typo is put back to the last valid value."""
+
+    def _build(self) -> QWidget:
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("none" if self.spec.default is None else "")
+        self.edit.editingFinished.connect(self._finished)
+        self.shown: Any = None
+        return self.edit
+
+    def _finished(self) -> None:
+        value = self._parsed(self.edit.text())
+        try:
+            value = self.spec.canonical(value)
+        except ValueError:
+            self.edit.setText(self._text(self.shown))
+            return
+        if value != self.shown:
+            self.commit(value)
+
+    @staticmethod
+    def _parsed(text: str) -> Any:
+        text = text.strip().strip("[]()")
+        if not text or text.lower() == "none":
+            return None
+        values = []
+        for item in text.replace(";", ",").split(","):
+            item = item.strip().lower()
+            if item in ("null", "none", "?"):
+                values.append(None)
+                continue
+            try:
+                number = float(item)
+            except ValueError:
+                return text  # not a list: canonical() refuses it
+            values.append(int(number) if number.is_integer() and "." not in item else number)
+        return values
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        if value is None:
+            return ""
+        return ", ".join("null" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+                         for v in value)
+
+    def set_value(self, value, params):
+        self.shown = value
+        self.edit.setText(self._text(value))
+
+
 FIELD_KINDS: dict[str, type[ParamField]] = {
     "int": IntField, "float": FloatField, "bool": BoolField, "choice": ChoiceField,
     "pair": PairField, "optional_pair": OptionalPairField, "shape": ShapeField,
-    "padding2d": Padding2dField, "l2": L2Field,
+    "padding2d": Padding2dField, "l2": L2Field, "optional_float": OptionalFloatField,
+    "dims": ListField, "noise_shape": ListField, "floats": ListField,
 }
 
 

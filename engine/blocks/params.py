@@ -27,9 +27,13 @@ def _is_number(value: Any) -> bool:
 class ParamSpec:
     """One constructor keyword argument of a block.
 
-    kind: int | float | bool | choice | pair (int or [h, w]) | optional_pair (pair or null)
-          | shape ([H, W, C], H and W may be null) | padding2d ([[top, bottom], [left, right]])
-          | l2 (L2 factor or null)
+    kind: int | float | optional_float (number or null) | bool | choice | pair (int or [h, w])
+          | optional_pair (pair or null) | shape ([H, W, C], H and W may be null)
+          | padding2d ([[top, bottom], [left, right]]) | l2 (L2 factor or null)
+          | dims (a target shape: whole numbers, one of them may be -1 = "whatever is left")
+          | noise_shape (null, or one entry per axis with the batch: a size, 1, or null)
+          | floats (null, or a list of numbers: one per channel)
+    `aliases` maps other spellings Keras writes to a choice (e.g. "swish" -> "silu").
     """
 
     name: str
@@ -40,6 +44,7 @@ class ParamSpec:
     maximum: float | None = None
     choices: tuple = ()
     label: str = ""
+    aliases: tuple[tuple[Any, Any], ...] = ()
 
     @property
     def display_label(self) -> str:
@@ -72,7 +77,10 @@ class ParamSpec:
             return float(raw) if _is_number(raw) else _INVALID
         if kind == "bool":
             return raw if isinstance(raw, bool) else _INVALID
+        if kind == "optional_float":
+            return None if raw is None else (float(raw) if _is_number(raw) else _INVALID)
         if kind == "choice":
+            raw = dict(self.aliases).get(raw, raw) if isinstance(raw, str) else raw
             return raw if any(raw == c and type(raw) is type(c) for c in self.choices) else _INVALID
         if kind == "pair":
             return _as_pair(raw)
@@ -94,13 +102,32 @@ class ParamSpec:
                 if all(isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v) for v in raw):
                     return [list(raw[0]), list(raw[1])]
             return _INVALID
+        if kind == "dims":
+            if (isinstance(raw, list) and 1 <= len(raw) <= 4 and all(_is_int(v) for v in raw)
+                    and raw.count(-1) <= 1):
+                return list(raw)
+            return _INVALID
+        if kind == "floats":
+            if raw is None:
+                return None
+            if isinstance(raw, list) and raw and all(_is_number(v) for v in raw):
+                return [float(v) for v in raw]
+            return _INVALID
+        if kind == "noise_shape":
+            if raw is None:
+                return None
+            if isinstance(raw, list) and 2 <= len(raw) <= 5 and all(v is None or _is_int(v) for v in raw):
+                return list(raw)
+            return _INVALID
         raise AssertionError(f"unknown parameter kind {kind}")
 
     def range_problem(self, value: Any) -> str | None:
         """A message when `value` (already canonical) is outside the bounds, else None."""
         numbers = _numbers_in(value)
+        if self.kind == "dims":  # -1 is "the rest", not a size
+            numbers = [n for n in numbers if n != -1]
         low = self.minimum
-        high = self.maximum if self.maximum is not None else (MAX_SIZE if self.kind != "float" else None)
+        high = self.maximum if self.maximum is not None else _default_maximum(self.kind)
         for number in numbers:
             if low is not None and number < low:
                 return f"{self.name} = {_short(value)} is below the minimum {_fmt(low)}."
@@ -113,7 +140,7 @@ class ParamSpec:
         def one(number):
             if self.minimum is not None and number < self.minimum:
                 number = type(number)(self.minimum)
-            high = self.maximum if self.maximum is not None else (MAX_SIZE if self.kind != "float" else None)
+            high = self.maximum if self.maximum is not None else _default_maximum(self.kind)
             if high is not None and number > high:
                 number = type(number)(high)
             return number
@@ -125,6 +152,10 @@ class ParamSpec:
         return {
             "int": "a whole number",
             "float": "a number",
+            "optional_float": "null (none) or a number",
+            "dims": "a list of 1 to 4 whole numbers, at most one of them -1",
+            "noise_shape": "null or a list such as [null, 1, 1, null] (batch axis first)",
+            "floats": "null or a list of numbers (one per channel)",
             "bool": "true or false",
             "choice": "one of " + ", ".join(_short(c) for c in self.choices),
             "pair": "a whole number or [height, width]",
@@ -136,8 +167,10 @@ class ParamSpec:
 
     # -- Keras ---------------------------------------------------------------------
     def to_keras(self, value: Any) -> Any:
-        if self.kind in ("pair", "optional_pair"):
+        if self.kind in ("pair", "optional_pair", "dims", "noise_shape"):
             return None if value is None else tuple(value)
+        if self.kind == "floats":
+            return None if value is None else list(value)
         if self.kind == "shape":
             return tuple(value)
         if self.kind == "padding2d":
@@ -162,6 +195,11 @@ class ParamSpec:
         if isinstance(value, tuple):
             value = [list(v) if isinstance(v, tuple) else v for v in value]
         return self.parse(value, "imported layer")
+
+
+def _default_maximum(kind: str) -> float | None:
+    """Sizes are bounded by MAX_SIZE; real-valued settings have no natural upper bound."""
+    return None if kind in ("float", "optional_float", "floats") else MAX_SIZE
 
 
 class _Invalid:

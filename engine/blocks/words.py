@@ -3,8 +3,10 @@ s1", "dense"): each catalogue entry names its words with these helpers."""
 
 from __future__ import annotations
 
-ACTIVATION_TEXT = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU",
-                   "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax", "linear": "linear"}
+ACTIVATION_TEXT = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU",
+                   "gelu": "GELU", "silu": "SiLU", "hard_silu": "hard SiLU", "mish": "Mish",
+                   "sigmoid": "sigmoid", "hard_sigmoid": "hard sigmoid", "tanh": "tanh",
+                   "softmax": "softmax", "linear": "linear"}
 
 
 def activation_text(name) -> str | None:

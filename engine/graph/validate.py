@@ -160,8 +160,9 @@ def _structure(spec: NetworkSpec, info: NetworkInfo) -> list[Diagnostic]:
         if block.max_inputs == 1 and not connected:
             found.append(Diagnostic(node.id, ERROR, f"{node.name} has no input: connect a block's "
                                     "output to it.", port=0))
-        elif block.max_inputs is None and len(connected) < block.min_inputs:
-            found.append(Diagnostic(node.id, ERROR, f"{node.name} ({node.type}) needs at least "
+        elif block.takes_list and len(connected) < block.min_inputs:
+            how_many = "exactly" if block.max_inputs == block.min_inputs else "at least"
+            found.append(Diagnostic(node.id, ERROR, f"{node.name} ({node.type}) needs {how_many} "
                                     f"{block.min_inputs} inputs; it has {len(connected)}.",
                                     port=len(connected)))
 

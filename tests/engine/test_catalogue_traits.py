@@ -10,7 +10,7 @@ from engine.graph.spec import EdgeSpec, NetworkSpec
 from engine.templates import list_templates, load_template
 
 FAMILIES = {"input", "convolution", "pooling", "shape", "merge", "dense", "normalization",
-            "activation", "regularization"}
+            "activation", "regularization", "preprocessing"}
 
 
 def one_block_network(type_name: str) -> NetworkSpec:
