@@ -27,7 +27,8 @@ class Composite:
     key: str
     label: str
     help: str
-    build: Callable[[NetworkSpec], CompositeParts]
+    # (the spec it is added to, the channels it receives when known) -> its parts
+    build: Callable[[NetworkSpec, int | None], CompositeParts]
 
 
 class _Builder:
@@ -70,8 +71,9 @@ def _conv(filters: int, kernel: int, activation: str | None = "relu", bias: bool
             "activation": activation, "use_bias": bias}
 
 
-def residual_block(spec: NetworkSpec, filters: int = 16) -> CompositeParts:
+def residual_block(spec: NetworkSpec, channels: int | None = None) -> CompositeParts:
     """Conv-BN-ReLU-Conv-BN, plus the block's input (identity shortcut), then ReLU."""
+    filters = channels or 16  # as many as it receives, so the shortcut adds up
     b = _Builder(spec, _unique_prefix(spec, "res"))
     conv1 = b.add("Conv2D", _conv(filters, 3, None, bias=False), "conv1")
     bn1 = b.add("BatchNormalization", None, "bn1", (conv1,))
@@ -83,7 +85,7 @@ def residual_block(spec: NetworkSpec, filters: int = 16) -> CompositeParts:
     return b.parts("residual", entries=((conv1, 0), (add, 1)), exit_id=out)
 
 
-def inception_module(spec: NetworkSpec) -> CompositeParts:
+def inception_module(spec: NetworkSpec, channels: int | None = None) -> CompositeParts:
     """Parallel 1x1, 1x1->3x3, 1x1->5x5 and pool->1x1 branches, concatenated (GoogLeNet)."""
     b = _Builder(spec, _unique_prefix(spec, "inception"))
     one = b.add("Conv2D", _conv(16, 1), "1x1")
@@ -97,6 +99,32 @@ def inception_module(spec: NetworkSpec) -> CompositeParts:
     return b.parts("inception", entries=((one, 0), (reduce3, 0), (reduce5, 0), (pool, 0)), exit_id=concat)
 
 
+def mobilenet_block(spec: NetworkSpec, channels: int | None = None) -> CompositeParts:
+    """Depthwise 3x3 -> BN -> ReLU6, then pointwise 1x1 -> BN -> ReLU6 (MobileNet v1)."""
+    b = _Builder(spec, _unique_prefix(spec, "mobile"))
+    depthwise = b.add("DepthwiseConv2D", {"kernel_size": [3, 3], "padding": "same",
+                                          "use_bias": False}, "dw")
+    bn1 = b.add("BatchNormalization", None, "dw_bn", (depthwise,))
+    relu1 = b.add("ReLU", {"max_value": 6.0}, "dw_relu", (bn1,))
+    pointwise = b.add("Conv2D", _conv(2 * (channels or 16), 1, None, bias=False), "pw", (relu1,))
+    bn2 = b.add("BatchNormalization", None, "pw_bn", (pointwise,))
+    out = b.add("ReLU", {"max_value": 6.0}, "pw_relu", (bn2,))
+    return b.parts("mobilenet", entries=((depthwise, 0),), exit_id=out)
+
+
+def squeeze_excitation(spec: NetworkSpec, channels: int | None = None) -> CompositeParts:
+    """Average each map to one number, learn a weight per channel from all of them (1x1 convs
+    down to a quarter and back, sigmoid), and scale the maps by it (SENet, EfficientNet)."""
+    channels = channels or 16
+    b = _Builder(spec, _unique_prefix(spec, "se"))
+    squeeze = b.add("GlobalAveragePooling2D", {"keepdims": True}, "squeeze")
+    reduce = b.add("Conv2D", _conv(max(1, channels // 4), 1), "reduce", (squeeze,))
+    expand = b.add("Conv2D", _conv(channels, 1, "sigmoid"), "expand", (reduce,))
+    scale = b.add("Multiply", None, "scale")
+    b.edges.append(EdgeSpec((expand, 0), (scale, 1)))  # port 0: the maps being scaled
+    return b.parts("squeeze-excitation", entries=((squeeze, 0), (scale, 0)), exit_id=scale)
+
+
 COMPOSITES: tuple[Composite, ...] = (
     Composite("residual", "Residual block",
               "Two 3x3 convolutions with batch norm, plus a shortcut adding the block's input to "
@@ -104,14 +132,32 @@ COMPOSITES: tuple[Composite, ...] = (
     Composite("inception", "Inception module",
               "1x1, 3x3 and 5x5 convolutions and pooling side by side, concatenated; 1x1 "
               "convolutions reduce channels first (GoogLeNet).", inception_module),
+    Composite("mobilenet", "MobileNet block",
+              "A depthwise 3x3 convolution (one kernel per channel) then a 1x1 convolution that "
+              "mixes channels, each with batch norm and ReLU6: a Conv2D's job for about a "
+              "ninth of the weights (MobileNet).", mobilenet_block),
+    Composite("squeeze-excitation", "Squeeze-and-excitation",
+              "Learns one weight per channel from the whole image (global pooling, two 1x1 "
+              "convolutions, sigmoid) and multiplies the maps by it: channel attention "
+              "(SENet, EfficientNet).", squeeze_excitation),
 )
 COMPOSITES_BY_KEY = {composite.key: composite for composite in COMPOSITES}
+
+
+def channels_of(spec: NetworkSpec, node_id: str | None) -> int | None:
+    """The channels a composite receives, so its shortcut or gate can match them."""
+    from engine.graph.shapes import infer  # shapes -> catalogue; composites sit beside them
+
+    if node_id is None or not spec.has_node(node_id):
+        return None
+    shape = infer(spec).nodes[node_id].output_shape
+    return shape[-1] if shape and len(shape) == 3 else None
 
 
 def insert_composite(spec: NetworkSpec, key: str, source: str | None = None,
                      positions: dict | None = None) -> AddNodes:
     """The edit adding a composite; with `source`, its entries are wired from that block."""
-    parts = COMPOSITES_BY_KEY[key].build(spec)
+    parts = COMPOSITES_BY_KEY[key].build(spec, channels_of(spec, source))
     edges = list(parts.edges)
     if source is not None:
         edges += [EdgeSpec((source, 0), entry) for entry in parts.entries]

@@ -12,7 +12,7 @@ import re
 from typing import Any, Mapping
 
 from engine.blocks.catalog import block_type
-from engine.blocks.composites import COMPOSITES_BY_KEY
+from engine.blocks.composites import COMPOSITES_BY_KEY, channels_of
 from engine.graph.edits import (AddNode, AddNodes, CompositeEdit, Connect, Disconnect, Edit,
                                 InsertNodeOnEdge, MoveNodes, new_node)
 from engine.graph.layout import (card_rect, flow_direction, free_offset, free_position,
@@ -81,10 +81,10 @@ def add_composite_edit(spec: NetworkSpec, key: str, position: Position | None = 
     composite = COMPOSITES_BY_KEY.get(key)
     if composite is None:
         return None
-    parts = composite.build(spec)
+    source = edge.source[0] if edge is not None else (below if below and spec.has_node(below) else None)
+    parts = composite.build(spec, channels_of(spec, source))
     direction = flow_direction(spec)
     inner = layered_positions(NetworkSpec(nodes=parts.nodes, edges=parts.edges), direction)
-    source = edge.source[0] if edge is not None else (below if below and spec.has_node(below) else None)
     if position is None:
         position = _after(spec, source) if source else _after_everything(spec)
     left = min(x for x, _ in inner.values())

@@ -7,7 +7,7 @@ from tests.engine.helpers import GraphBuilder
 
 def base():
     g = GraphBuilder()
-    x = g.add("InputLayer", {"shape": [16, 16, 16]}, name="input")
+    x = g.add("InputLayer", {"shape": [16, 16, 24]}, name="input")  # not the default 16
     return g, x
 
 
@@ -50,3 +50,20 @@ def test_two_residual_blocks_get_distinct_names():
     names = [n.name for n in spec.nodes]
     assert len(names) == len(set(names)) and "res2_conv1" in names
     assert [grp.id for grp in spec.groups] == ["g1", "g2"]
+
+
+def test_the_gate_and_the_shortcut_match_the_channels_they_receive():
+    from engine.graph.shapes import infer
+
+    for key in ("residual", "squeeze-excitation"):
+        g, x = base()
+        spec = insert_composite(g.spec, key, source=x).apply(g.spec)
+        exit_id = [n for n in spec.groups[0].node_ids if not spec.outgoing(n)][0]
+        assert infer(spec).nodes[exit_id].output_shape == (16, 16, 24), key
+
+
+def test_a_mobilenet_block_is_a_depthwise_then_a_pointwise_convolution():
+    g, x = base()
+    spec = insert_composite(g.spec, "mobilenet", source=x).apply(g.spec)
+    types = [spec.node(n).type for n in spec.groups[0].node_ids]
+    assert types[0] == "DepthwiseConv2D" and "Conv2D" in types and types.count("ReLU") == 2
