@@ -582,14 +582,18 @@ def _resizing_shape(params, shapes):
 
 def _reshape_shape(params, shapes):
     target, size = params["target_shape"], _product(shapes[0])
+    if size is None:
+        raise ShapeProblem("Reshape needs a fixed-size input, but the input size is variable "
+                           f"({format_shape(shapes[0])}). Use GlobalAveragePooling2D first (with "
+                           "'Keep 1x1 map' for a 1x1xC map).", fix_type="GlobalAveragePooling2D")
     known = _product(v for v in target if v != -1)
     if -1 in target:
-        rest = None if size is None else size // known
-        if size is not None and size % known:
+        rest = size // known
+        if size % known:
             raise ShapeProblem(f"Reshape cannot split {size} values into {format_shape(tuple(target))} "
                                f"with -1: {size} is not a multiple of {known}.")
         return tuple(rest if v == -1 else v for v in target)
-    if size is not None and size != known:
+    if size != known:
         raise ShapeProblem(f"Reshape needs as many values as it receives: the input "
                            f"{format_shape(shapes[0])} holds {size}, the target "
                            f"{format_shape(tuple(target))} holds {known}. Use -1 for one size.",
@@ -626,6 +630,8 @@ def _per_channel_weights(trainable_per_channel):
 
 def _normalization_shape(params, shapes):
     mean, variance, channels = params["mean"], params["variance"], shapes[0][-1]
+    if channels is None:
+        raise ShapeProblem("Normalization needs a known number of channels (the last axis).")
     if (mean is None) != (variance is None):
         raise ShapeProblem("Normalization needs both a fixed mean and a fixed variance, or "
                            "neither (then both are measured).", fix_params={"mean": None,

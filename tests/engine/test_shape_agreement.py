@@ -20,6 +20,7 @@ from engine.graph.edits import AddNode, Connect, InsertNodeOnEdge, new_node
 from engine.graph.shapes import infer
 from engine.graph.spec import EdgeSpec, NetworkSpec
 from engine.graph.validate import ERROR, validate
+from tests.engine.catalogue_strategies import single_input_layer
 
 # Derandomized so CI sees the same graphs every run; no deadline since Keras builds vary.
 AGREEMENT_SETTINGS = settings(deadline=None, derandomize=True, database=None,
@@ -123,25 +124,10 @@ def draw_window_params(draw, shape: tuple, largest: int) -> tuple[list[int], str
     return window, padding
 
 
-def draw_conv_params(draw, shape: tuple) -> dict:
-    kernel, padding = draw_window_params(draw, shape, largest=5)
-    return {"filters": draw(st.integers(1, 12)), "kernel_size": kernel,
-            "strides": draw_pair(draw, 1, (3, 3)), "padding": padding,
-            "activation": draw(st.sampled_from(ACTIVATIONS + (None,))),
-            "use_bias": draw(st.booleans()), "kernel_regularizer": draw(st.sampled_from([None, 1e-4]))}
-
-
 def draw_pool_params(draw, shape: tuple) -> dict:
     pool_size, padding = draw_window_params(draw, shape, largest=3)
     strides = draw(st.one_of(st.none(), st.lists(st.integers(1, 3), min_size=2, max_size=2)))
     return {"pool_size": pool_size, "strides": strides, "padding": padding}
-
-
-def draw_zero_padding(draw) -> list[list[int]]:
-    if draw(st.booleans()):
-        side = draw(st.integers(0, 2))
-        return [[side, side], [side, side]]
-    return [[draw(st.integers(0, 3)), draw(st.integers(0, 3))] for _ in range(2)]
 
 
 def draw_batch_norm_params(draw) -> dict:
@@ -159,30 +145,14 @@ def same_conv(filters: int, kernel: int, stride: int, activation: str | None = "
             "padding": padding, "activation": activation, "use_bias": use_bias}
 
 
-# -- single-input layers ----------------------------------------------------------------------
+# -- single-input layers: every such catalogue block, its parameters drawn from its specs -----
 
 POOLS = ("MaxPooling2D", "AveragePooling2D", "WeightedAveragePooling2D")
-SIMPLE_LAYERS = ("Conv2D", "pool", "ZeroPadding2D", "BatchNormalization", "Activation", "Dropout",
-                 "Dense")
 
 
 def draw_simple_layer(draw, graph: GraphBuilder, x: str) -> str:
-    shape = graph.shape(x)
-    kind = draw(st.sampled_from(SIMPLE_LAYERS))
-    if kind == "Conv2D":
-        return graph.add("Conv2D", draw_conv_params(draw, shape), [x])
-    if kind == "pool":
-        return graph.add(draw(st.sampled_from(POOLS)), draw_pool_params(draw, shape), [x])
-    if kind == "ZeroPadding2D":
-        return graph.add("ZeroPadding2D", {"padding": draw_zero_padding(draw)}, [x])
-    if kind == "BatchNormalization":
-        return graph.add("BatchNormalization", draw_batch_norm_params(draw), [x])
-    if kind == "Activation":
-        return graph.add("Activation", {"activation": draw(st.sampled_from(ACTIVATIONS))}, [x])
-    if kind == "Dropout":
-        return graph.add("Dropout", {"rate": draw(st.sampled_from([0.0, 0.25, 0.5]))}, [x])
-    # Dense on a feature map acts per position: (H, W, C) -> (H, W, units).
-    return graph.add("Dense", draw_dense_params(draw), [x])
+    type_name, params = draw(single_input_layer(graph.shape(x)))
+    return graph.add(type_name, params, [x])
 
 
 # -- branching blocks -------------------------------------------------------------------------
@@ -206,7 +176,10 @@ def draw_residual_block(draw, graph: GraphBuilder, x: str) -> str:
     if draw(st.integers(0, 3)) == 0:  # a third branch, as Add takes any number of inputs
         padding = draw(st.sampled_from(["valid", "same"]))
         sources.append(graph.add("Conv2D", same_conv(filters, 1, stride, None, padding), [x]))
-    add = graph.add("Add", {}, sources)
+    # Every element-wise merge of the catalogue; the scaled residual takes exactly two inputs.
+    merges = ["Add", "Multiply"] + (["ScaledResidual"] if len(sources) == 2 else [])
+    merge = draw(st.sampled_from(merges))
+    add = graph.add(merge, {"scale": 0.2} if merge == "ScaledResidual" else {}, sources)
     if needs_projection:
         padding = draw(st.sampled_from(["valid", "same"]))  # equal for a 1x1 kernel
         graph.insert_on_edge(x, add, 1, "Conv2D", same_conv(filters, 1, stride, None, padding))
@@ -272,9 +245,9 @@ def draw_head(draw, graph: GraphBuilder, x: str) -> None:
 
 def draw_vector_merge(draw, graph: GraphBuilder, x: str) -> str:
     """Two Dense heads on one vector, added (same units) or concatenated."""
-    merge = draw(st.sampled_from(["Add", "Concatenate"]))
+    merge = draw(st.sampled_from(["Add", "Multiply", "Concatenate"]))
     first = draw_dense_params(draw)
-    second = {**draw_dense_params(draw), **({"units": first["units"]} if merge == "Add" else {})}
+    second = {**draw_dense_params(draw), **({"units": first["units"]} if merge != "Concatenate" else {})}
     return graph.add(merge, {}, [graph.add("Dense", first, [x]), graph.add("Dense", second, [x])])
 
 
@@ -314,7 +287,9 @@ def dags(draw, variable_size: bool = False) -> NetworkSpec:
     for _ in range(draw(st.integers(1, 4))):
         if graph.size >= BODY_NODE_BUDGET:
             break
-        x = BLOCK_STRATEGIES[draw(st.sampled_from(sorted(BLOCK_STRATEGIES)))](draw, graph, x)
+        # Residual and inception blocks need a feature map; a simple layer may have flattened it.
+        kinds = sorted(BLOCK_STRATEGIES) if len(graph.shape(x)) == 3 else ["simple"]
+        x = BLOCK_STRATEGIES[draw(st.sampled_from(kinds))](draw, graph, x)
     return finish(draw, graph, x)
 
 
