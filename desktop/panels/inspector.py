@@ -70,7 +70,10 @@ def _float_edit() -> QLineEdit:
 
 
 def _float_text(value: float) -> str:
-    return f"{value:g}"
+    # The shortest text that reads back as the same number: a rounded one (1/255 as
+    # 0.00392157) would be committed as a change when the editor loses focus.
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _parse_float(text: str) -> float | None:

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 
-from engine.blocks.catalog import format_shape
+from engine.blocks.catalog import BLOCKS, format_shape
 from engine.errors import ProjectError
 from engine.graph.shapes import infer
 from engine.graph.spec import EdgeSpec, NetworkSpec
@@ -295,3 +295,20 @@ def test_label_rects_are_inside_the_picture(qapp):
         frame = QRectF(0, 0, renderer.size.width(), renderer.size.height())
         for label in list(renderer.labels.values()) + renderer.edge_labels:
             assert frame.contains(label.rect.translated(renderer.offset)), (key, label.lines)
+
+
+# -- every catalogue block --------------------------------------------------------------------
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.type != "InputLayer"], ids=lambda b: b.type)
+def test_every_block_is_drawn_with_its_words(qapp, tmp_path, block):
+    g = GraphBuilder(block.type)
+    x = g.add("InputLayer", {"shape": [16, 16, 3]}, name="input")
+    y = g.add(block.type, None, [x] * max(1, block.min_inputs))
+    if len(infer(g.spec).nodes[y].output_shape) == 3:
+        y = g.add("GlobalAveragePooling2D", None, [y])
+    g.add("Dense", {"units": 3, "activation": "softmax"}, [y])
+    path = tmp_path / "one.svg"
+    export_diagram_svg(g.spec, path)
+    first_word = block.arrow_words(block.default_params())[0]
+    assert any(first_word in text for text in svg_texts(path)), (first_word, svg_texts(path))
+    assert_no_overlaps(DiagramRenderer(g.spec))

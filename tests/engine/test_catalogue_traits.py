@@ -49,3 +49,48 @@ def test_every_layer_of_every_template_has_its_catalogue_entry():
     for template in list_templates():
         model = build_model(load_template(template.key))
         assert all(block_of_layer(layer) is not None for layer in model.layers), template.key
+
+
+# -- the whole catalogue, one block at a time ------------------------------------------------
+
+BUILT_BLOCKS = [b for b in BLOCKS if b.type != "InputLayer"]
+
+
+@pytest.mark.parametrize("block", BUILT_BLOCKS, ids=lambda b: b.type)
+def test_each_block_agrees_with_keras_and_survives_export_then_import(block, tmp_path):
+    from engine.export import export_keras
+    from engine.importer import import_keras_file
+    from tests.engine.test_shape_agreement import assert_agrees_with_keras
+
+    spec = one_block_network(block.type)
+    assert_agrees_with_keras(spec)
+    export_keras(spec, tmp_path / "one.keras")
+    imported = import_keras_file(tmp_path / "one.keras")
+    [node] = [n for n in imported.nodes if n.type == block.type]
+    # The same layer, though not always the same spelling (no activation = "linear",
+    # pool strides "same as the pool size" = the pool size).
+    assert layer_config(build_model(imported), node.name) \
+        == layer_config(build_model(spec), spec.nodes[-1].name)
+
+
+def layer_config(model, name: str) -> dict:
+    config = dict(model.get_layer(name).get_config())
+    config.pop("name")
+    return config
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.kernel_weight], ids=lambda b: b.type)
+def test_each_blocks_kernels_reach_the_snapshots_one_column_per_output_map(block):
+    from engine.training.callbacks import network_kernels
+
+    model = build_model(one_block_network(block.type))
+    [layer] = [layer for layer in model.layers if block_of_layer(layer) is block]
+    kernels = network_kernels(model)
+    assert set(kernels) == {layer.name}
+    height, width, _, maps = kernels[layer.name].shape
+    params = block.default_params()
+    assert [height, width] == params["kernel_size"]
+    if block.kernel_layout == "depthwise":  # the spatial step: kernels per input channel
+        assert maps == layer.input.shape[-1] * params["depth_multiplier"]
+    else:
+        assert maps == layer.output.shape[-1]
