@@ -28,7 +28,7 @@ from engine.graph.validate import ERROR, Diagnostic
 from desktop.document import ProjectDocument
 from desktop.formatting import MISSING, compact, count, plural
 from desktop.widgets import ComboBox, SpinBox
-from desktop.panels.palette import block_icon, glyph_for
+from desktop.panels.palette import block_icon
 from desktop.style import ERROR_COLOR, WARNING_COLOR, is_dark_theme
 
 Commit = Callable[[Any], None]  # called with the new canonical value of one parameter
@@ -528,7 +528,7 @@ class NodeForm(QWidget):
     def _header(self) -> QWidget:
         """Icon, then the block's name over its Keras class: both wrap in a narrow panel."""
         icon = QLabel()
-        icon.setPixmap(block_icon(glyph_for(self.block.type), self.block.category).pixmap(20, 20))
+        icon.setPixmap(block_icon(self.block.glyph, self.block.category).pixmap(20, 20))
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         title = _heading(self.block.label)
         title.setWordWrap(True)

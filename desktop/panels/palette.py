@@ -29,28 +29,6 @@ from desktop.style import MIME_BLOCK, category_color
 COMPOSITE_CATEGORY = "Composite"
 ICON_SIZE = 20  # logical pixels
 
-# Short glyphs for the generated icons; a type missing here gets its capital letters.
-GLYPHS = {
-    "InputLayer": "In",
-    "Conv2D": "C",
-    "MaxPooling2D": "M",
-    "AveragePooling2D": "A",
-    "WeightedAveragePooling2D": "W",
-    "GlobalAveragePooling2D": "GA",
-    "GlobalMaxPooling2D": "GM",
-    "ZeroPadding2D": "Z",
-    "Flatten": "F",
-    "Add": "+",
-    "Concatenate": "Ct",
-    "BatchNormalization": "BN",
-    "Activation": "Ac",
-    "Dropout": "Dr",
-    "Dense": "FC",
-    "residual": "R",
-    "inception": "I",
-    "conv1x1": "1",
-}
-
 _PAYLOAD_ROLE = Qt.ItemDataRole.UserRole  # JSON text of the item's payload; absent on headers
 _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1  # lower-case text the search box matches
 
@@ -82,14 +60,6 @@ def payload_from_mime(mime: QMimeData) -> dict | None:
 
 
 # -- icons -----------------------------------------------------------------------------------
-
-def glyph_for(key: str) -> str:
-    """1-2 letters for a block type, composite key or preset name."""
-    if key in GLYPHS:
-        return GLYPHS[key]
-    capitals = [c for c in key if c.isupper()]
-    return "".join(capitals[:2]) or key[:2].capitalize()
-
 
 @lru_cache(maxsize=None)
 def block_icon(glyph: str, category: str) -> QIcon:
@@ -134,20 +104,20 @@ def palette_entries() -> list[PaletteEntry]:
     entries = []
     for block in BLOCKS:
         entries.append(PaletteEntry(
-            label=block.label, category=block.category, glyph=glyph_for(block.type),
+            label=block.label, category=block.category, glyph=block.glyph,
             tooltip=f"{block.help}\nKeras: {block.keras_path}",
             search_text=" ".join((block.label, block.type, block.help)).lower(),
             payload={"type": block.type, "params": {}, "name": None}))
         for preset in (p for p in PRESETS if p.type == block.type):
             entries.append(PaletteEntry(
-                label=preset.label, category=block.category, glyph=glyph_for(preset.default_name),
+                label=preset.label, category=block.category, glyph=preset.glyph,
                 tooltip=f"{preset.help}\nKeras: {block.keras_path}",
                 search_text=" ".join((preset.label, block.type, preset.help)).lower(),
                 payload={"type": block.type, "params": dict(preset.params),
                          "name": preset.default_name}))
     for composite in COMPOSITES:
         entries.append(PaletteEntry(
-            label=composite.label, category=COMPOSITE_CATEGORY, glyph=glyph_for(composite.key),
+            label=composite.label, category=COMPOSITE_CATEGORY, glyph=composite.glyph,
             tooltip=f"{composite.help}\nComposite: several Keras layers, inserted as one group",
             search_text=" ".join((composite.label, composite.key, composite.help)).lower(),
             payload={"composite": composite.key}))

@@ -90,6 +90,7 @@ class BlockType:
     # Keras config keys (beyond params) that must hold these values for an import to be exact.
     import_requires: dict = field(default_factory=dict)
     default_name: str = ""
+    glyph: str = ""  # 1-2 characters on its palette icon
     # Traits the rest of the code asks about, instead of asking for a block by its name:
     family: str = ""            # what kind of layer: "convolution", "pooling", "dense", ...
     kernel_weight: str = ""     # the weight holding its spatial kernels (snapshots, Kernels tab)
@@ -272,6 +273,7 @@ _KERNEL_SIZE = ParamSpec("kernel_size", "pair", [3, 3], minimum=1, maximum=64,
 _STRIDES = ParamSpec("strides", "pair", [1, 1], minimum=1, maximum=64,
                      help="Step between kernel positions; 2 halves the map (downsampling).")
 _DILATION = ParamSpec("dilation_rate", "pair", [1, 1], minimum=1, maximum=64, label="Dilation",
+                      advanced=True,
                       help="Gaps between kernel taps: dilation 2 spreads a 3x3 kernel over 5x5 "
                            "(a wider view, no extra weights). Needs stride 1.")
 _DEPTH_MULTIPLIER = ParamSpec("depth_multiplier", "int", 1, minimum=1, maximum=64,
@@ -288,7 +290,7 @@ def _rate(what: str) -> ParamSpec:
                      help=f"Fraction of {what} dropped at each training step.")
 
 
-_KEEPDIMS = ParamSpec("keepdims", "bool", False, label="Keep 1x1 map",
+_KEEPDIMS = ParamSpec("keepdims", "bool", False, label="Keep 1x1 map", advanced=True,
                       help="Off: one number per channel (C). On: a 1x1xC map, ready to scale "
                            "another map (squeeze-and-excitation) or feed a 1x1 conv.")
 _EPSILON = ParamSpec("epsilon", "float", 0.001, minimum=1e-12, maximum=1.0,
@@ -714,7 +716,7 @@ def _identity(params, shapes):
 
 BLOCKS: tuple[BlockType, ...] = (
     BlockType(
-        type="InputLayer", category="Input/Output", label="Input", default_name="input",
+        type="InputLayer", glyph="In", category="Input/Output", label="Input", default_name="input",
         arrow_words=fixed("input"),
         help="The image entering the network: height x width x channels (empty height/width "
              "= any size).",
@@ -725,7 +727,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: format_shape(tuple(p["shape"])),
     ),
     BlockType(
-        type="Rescaling", category="Preprocessing", label="Rescaling", default_name="rescale",
+        type="Rescaling", glyph="x", category="Preprocessing", label="Rescaling", default_name="rescale",
         arrow_words=lambda p: [f"x {p['scale']:.4g} + {p['offset']:g}" if p["offset"]
                                else f"x {p['scale']:.4g}"],
         help="Multiplies every value by a scale and adds an offset: 1/255 turns pixel values "
@@ -736,7 +738,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: f"x {p['scale']:.4g}" + (f" + {p['offset']:g}" if p["offset"] else ""),
     ),
     BlockType(
-        type="Normalization", category="Preprocessing", label="Normalization",
+        type="Normalization", glyph="N", category="Preprocessing", label="Normalization",
         default_name="normalize", arrow_words=fixed("normalize"), adapts_to_data=True,
         help="Subtracts each channel's mean and divides by its standard deviation, both "
              "measured on the training images just before training starts.",
@@ -750,7 +752,7 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={"axis": [-1], "invert": False},
     ),
     BlockType(
-        type="Resizing", category="Preprocessing", label="Resizing", default_name="resize",
+        type="Resizing", glyph="Rz", category="Preprocessing", label="Resizing", default_name="resize",
         arrow_words=lambda p: [f"resize {p['height']}x{p['width']}"],
         help="Resizes every image to a fixed height x width (any input size works after it).",
         params=(ParamSpec("height", "int", 32, minimum=1, help="Output height in pixels."),
@@ -764,14 +766,14 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires={**_CHANNELS_LAST, "pad_to_aspect_ratio": False, "antialias": False},
     ),
     BlockType(
-        type="Conv2D", category="Convolution", label="Conv 2D", default_name="conv",
+        type="Conv2D", glyph="C", category="Convolution", label="Conv 2D", default_name="conv",
         arrow_words=conv_words,
         help="Slides learned kernels over the map; each kernel (shared weights) makes one "
              "feature map.",
         params=(
             _filters(), _KERNEL_SIZE, _STRIDES, _padding(), _activation("relu"), _USE_BIAS, _L2,
             _DILATION,
-            ParamSpec("groups", "int", 1, minimum=1, maximum=4096,
+            ParamSpec("groups", "int", 1, minimum=1, maximum=4096, advanced=True,
                       help="Split the channels into this many groups, each convolved on its own "
                            "(ResNeXt; groups = channels is a depthwise convolution, as in ConvNeXt)."),
         ),
@@ -781,7 +783,7 @@ BLOCKS: tuple[BlockType, ...] = (
         kernel_weight="kernel", shares_weights=True,
     ),
     BlockType(
-        type="DepthwiseConv2D", category="Convolution", label="Depthwise conv",
+        type="DepthwiseConv2D", glyph="DW", category="Convolution", label="Depthwise conv",
         default_name="depthwise", arrow_words=lambda p: with_activation(
             [f"depthwise {pair_text(p['kernel_size'])}{stride_suffix(p['strides'])}"], p),
         help="One small kernel per input channel, with no mixing across channels: the cheap "
@@ -795,7 +797,7 @@ BLOCKS: tuple[BlockType, ...] = (
         kernel_weight="kernel", kernel_layout="depthwise", shares_weights=True,
     ),
     BlockType(
-        type="SeparableConv2D", category="Convolution", label="Separable conv",
+        type="SeparableConv2D", glyph="SC", category="Convolution", label="Separable conv",
         default_name="separable", arrow_words=lambda p: with_activation(
             [f"separable {pair_text(p['kernel_size'])}{stride_suffix(p['strides'])}"], p),
         help="A depthwise conv (one kernel per channel) then a 1x1 conv that mixes channels: "
@@ -810,7 +812,7 @@ BLOCKS: tuple[BlockType, ...] = (
         kernel_weight="depthwise_kernel", kernel_layout="depthwise", shares_weights=True,
     ),
     BlockType(
-        type="Conv2DTranspose", category="Convolution", label="Transposed conv",
+        type="Conv2DTranspose", glyph="TC", category="Convolution", label="Transposed conv",
         default_name="deconv", arrow_words=lambda p: with_activation(
             [f"deconv {pair_text(p['kernel_size'])}, up {pair_text(p['strides'])}"], p),
         help="Convolution run backwards: each input value spreads a learned kernel over a "
@@ -825,7 +827,7 @@ BLOCKS: tuple[BlockType, ...] = (
         kernel_weight="kernel", kernel_layout="transposed", shares_weights=True,
     ),
     BlockType(
-        type="HandcraftedConv2D", category="Convolution", label="Hand-crafted conv",
+        type="HandcraftedConv2D", glyph="HC", category="Convolution", label="Hand-crafted conv",
         default_name="handcrafted_conv", keras_class="engine.layers.HandcraftedConv2D",
         kernel_weight="kernel",
         arrow_words=fixed("hand-crafted conv"),
@@ -850,7 +852,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=_handcrafted_summary,
     ),
     BlockType(
-        type="MaxPooling2D", category="Pooling", label="Max pooling", default_name="max_pool",
+        type="MaxPooling2D", glyph="M", category="Pooling", label="Max pooling", default_name="max_pool",
         arrow_words=pool_words("max"),
         help="Keeps the largest value in each window: a summary that ignores small shifts.",
         params=(_POOL_SIZE, _POOL_STRIDES, _padding()),
@@ -858,7 +860,7 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="AveragePooling2D", category="Pooling", label="Average pooling", default_name="avg_pool",
+        type="AveragePooling2D", glyph="A", category="Pooling", label="Average pooling", default_name="avg_pool",
         arrow_words=pool_words("avg"),
         help="Averages each window: a smoother summary than max pooling.",
         params=(_POOL_SIZE, _POOL_STRIDES, _padding()),
@@ -866,7 +868,7 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="WeightedAveragePooling2D", category="Pooling", label="Weighted-average pooling",
+        type="WeightedAveragePooling2D", glyph="W", category="Pooling", label="Weighted-average pooling",
         arrow_words=pool_words("weighted"),
         default_name="weighted_pool", keras_class="engine.layers.WeightedAveragePooling2D",
         help="Averages each window with learned weights per position (softmax-normalised, so "
@@ -876,7 +878,7 @@ BLOCKS: tuple[BlockType, ...] = (
         macs=_weighted_pool_macs, window=_pool_window, summary=_pool_summary,
     ),
     BlockType(
-        type="GlobalAveragePooling2D", category="Pooling", label="Global average pooling",
+        type="GlobalAveragePooling2D", glyph="GA", category="Pooling", label="Global average pooling",
         arrow_words=fixed("global avg pool"),
         default_name="global_avg_pool",
         help="Averages each whole feature map to one number: works for any input size "
@@ -885,7 +887,7 @@ BLOCKS: tuple[BlockType, ...] = (
         window=lambda p: GLOBAL, import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="GlobalMaxPooling2D", category="Pooling", label="Global max pooling",
+        type="GlobalMaxPooling2D", glyph="GM", category="Pooling", label="Global max pooling",
         arrow_words=fixed("global max pool"),
         default_name="global_max_pool",
         help="Keeps the largest value of each whole feature map: works for any input size.",
@@ -893,7 +895,7 @@ BLOCKS: tuple[BlockType, ...] = (
         window=lambda p: GLOBAL, import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="ZeroPadding2D", category="Shape", label="Zero padding", default_name="zero_pad",
+        type="ZeroPadding2D", glyph="Z", category="Shape", label="Zero padding", default_name="zero_pad",
         arrow_words=_padding_words,
         help="Adds rows and columns of zeros around the map so the next kernel fits at the edges.",
         params=(ParamSpec("padding", "padding2d", [[1, 1], [1, 1]], minimum=0, maximum=1024,
@@ -905,14 +907,14 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="Flatten", category="Shape", label="Flatten", default_name="flatten",
+        type="Flatten", glyph="F", category="Shape", label="Flatten", default_name="flatten",
         arrow_words=fixed("flatten"),
         help="Unrolls the feature maps into one long vector for Dense layers (needs a fixed size).",
         params=(), output_shape=_flatten_shape, window=lambda p: GLOBAL,
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="Reshape", category="Shape", label="Reshape", default_name="reshape",
+        type="Reshape", glyph="Rs", category="Shape", label="Reshape", default_name="reshape",
         arrow_words=lambda p: [f"reshape {format_shape(tuple(p['target_shape']))}"],
         help="Rearranges the same values into another shape, e.g. C numbers into a 1x1xC map.",
         params=(ParamSpec("target_shape", "dims", [1, 1, -1], minimum=1, label="Target shape",
@@ -922,7 +924,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: format_shape(tuple(p["target_shape"])).replace("-1", "rest"),
     ),
     BlockType(
-        type="UpSampling2D", category="Shape", label="Upsampling", default_name="upsample",
+        type="UpSampling2D", glyph="Up", category="Shape", label="Upsampling", default_name="upsample",
         arrow_words=lambda p: [f"upsample {pair_text(p['size'])}"],
         help="Enlarges the map by repeating (or blending) each value: no weights, the cheap "
              "way to double a map in a decoder.",
@@ -935,7 +937,7 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="Cropping2D", category="Shape", label="Cropping", default_name="crop",
+        type="Cropping2D", glyph="Cr", category="Shape", label="Cropping", default_name="crop",
         arrow_words=lambda p: ["crop"],
         help="Cuts rows and columns off the edges of the map (the opposite of zero padding).",
         params=(ParamSpec("cropping", "padding2d", [[1, 1], [1, 1]], minimum=0, maximum=1024,
@@ -945,13 +947,13 @@ BLOCKS: tuple[BlockType, ...] = (
         import_requires=_CHANNELS_LAST,
     ),
     BlockType(
-        type="Add", category="Merge", label="Add (residual)", default_name="add",
+        type="Add", glyph="+", category="Merge", label="Add (residual)", default_name="add",
         arrow_words=fixed("add"),
         help="Adds its inputs element by element: the residual shortcut of ResNet.",
         params=(), min_inputs=2, max_inputs=None, output_shape=_add_shape,
     ),
     BlockType(
-        type="Multiply", category="Merge", label="Multiply (gate)", default_name="multiply",
+        type="Multiply", glyph="×", category="Merge", label="Multiply (gate)", default_name="multiply",
         arrow_words=fixed("multiply"),
         help="Multiplies its inputs element by element: a 1x1xC map of weights scales each "
              "channel (squeeze-and-excitation).",
@@ -960,7 +962,7 @@ BLOCKS: tuple[BlockType, ...] = (
                                         "it should be repeated along (keepdims pooling)."),
     ),
     BlockType(
-        type="ScaledResidual", category="Merge", label="Scaled residual add",
+        type="ScaledResidual", glyph="S+", category="Merge", label="Scaled residual add",
         default_name="scaled_add", keras_class="engine.layers.ScaledResidual",
         import_classes=("keras.src.applications.inception_resnet_v2.CustomScaleLayer",),
         arrow_words=lambda p: [f"add x{p['scale']:g}"],
@@ -973,14 +975,14 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: f"shortcut + {p['scale']:g} x branch",
     ),
     BlockType(
-        type="Concatenate", category="Merge", label="Concatenate", default_name="concat",
+        type="Concatenate", glyph="Ct", category="Merge", label="Concatenate", default_name="concat",
         arrow_words=fixed("concat"),
         help="Stacks its inputs along channels: joins the branches of an Inception module.",
         params=(), min_inputs=2, max_inputs=None, output_shape=_concat_shape,
         import_requires={"axis": -1},
     ),
     BlockType(
-        type="BatchNormalization", category="Normalization & Regularization", label="Batch norm",
+        type="BatchNormalization", glyph="BN", category="Normalization & Regularization", label="Batch norm",
         family="normalization",
         arrow_words=fixed("BN"),
         default_name="batch_norm",
@@ -996,7 +998,7 @@ BLOCKS: tuple[BlockType, ...] = (
                          "renorm": False, "synchronized": False},
     ),
     BlockType(
-        type="LayerNormalization", category="Normalization & Regularization",
+        type="LayerNormalization", glyph="LN", category="Normalization & Regularization",
         label="Layer norm", family="normalization", default_name="layer_norm",
         arrow_words=fixed("LN"),
         help="Normalises the channels at each position of each image on its own (no batch "
@@ -1009,7 +1011,7 @@ BLOCKS: tuple[BlockType, ...] = (
                          "gamma_constraint": None},
     ),
     BlockType(
-        type="LayerScale", category="Normalization & Regularization", label="Layer scale",
+        type="LayerScale", glyph="LS", category="Normalization & Regularization", label="Layer scale",
         family="normalization", default_name="layer_scale", keras_class="engine.layers.LayerScale",
         import_classes=("keras.src.applications.convnext.LayerScale",),
         arrow_words=fixed("layer scale"),
@@ -1021,7 +1023,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: f"starts at {p['init_values']:g}",
     ),
     BlockType(
-        type="Activation", category="Activation", label="Activation",
+        type="Activation", glyph="Ac", category="Activation", label="Activation",
         arrow_words=lambda p: [ACTIVATION_TEXT.get(p.get("activation"), str(p.get("activation")))],
         default_name="activation",
         help="Applies a non-linearity to every value (ReLU, sigmoid, tanh, softmax, ...).",
@@ -1033,7 +1035,7 @@ BLOCKS: tuple[BlockType, ...] = (
         output_shape=_identity, summary=lambda p: p["activation"],
     ),
     BlockType(
-        type="ReLU", category="Activation", label="ReLU (capped/leaky)", default_name="relu",
+        type="ReLU", glyph="R6", category="Activation", label="ReLU (capped/leaky)", default_name="relu",
         arrow_words=_relu_words,
         help="max(x, 0), optionally capped (ReLU6: at most 6, as in MobileNet) or leaky "
              "(a small slope below the threshold).",
@@ -1046,7 +1048,7 @@ BLOCKS: tuple[BlockType, ...] = (
         output_shape=_identity, summary=_relu_summary,
     ),
     BlockType(
-        type="LeakyReLU", category="Activation", label="Leaky ReLU", default_name="leaky_relu",
+        type="LeakyReLU", glyph="LR", category="Activation", label="Leaky ReLU", default_name="leaky_relu",
         arrow_words=lambda p: [f"leaky ReLU {p['negative_slope']:g}"],
         help="Like ReLU but lets a small fraction of negative values through, so no unit "
              "dies (stops learning) for good.",
@@ -1055,18 +1057,18 @@ BLOCKS: tuple[BlockType, ...] = (
         output_shape=_identity, summary=lambda p: f"slope {p['negative_slope']:g}",
     ),
     BlockType(
-        type="Softmax", category="Activation", label="Softmax", default_name="softmax",
+        type="Softmax", glyph="Sm", category="Activation", label="Softmax", default_name="softmax",
         arrow_words=fixed("softmax"),
         help="Turns scores into probabilities that sum to 1 (over the last axis).",
         params=(), output_shape=_identity, import_requires={"axis": -1},
     ),
     BlockType(
-        type="Dropout", category="Normalization & Regularization", label="Dropout",
+        type="Dropout", glyph="Dr", category="Normalization & Regularization", label="Dropout",
         arrow_words=lambda p: [f"dropout {float(p['rate']):g}"],
         default_name="dropout",
         help="Randomly zeroes a fraction of values during training to fight overfitting.",
         params=(_rate("values"),
-                ParamSpec("noise_shape", "noise_shape", None, label="Noise shape",
+                ParamSpec("noise_shape", "noise_shape", None, label="Noise shape", advanced=True,
                           help="Which values share one drop decision, batch axis first: 1 = "
                                "shared along that axis, null = decided per value. "
                                "[null, 1, 1, 1] drops whole images (stochastic depth).")),
@@ -1075,7 +1077,7 @@ BLOCKS: tuple[BlockType, ...] = (
                                                    if p["noise_shape"] else ""),
     ),
     BlockType(
-        type="SpatialDropout2D", category="Normalization & Regularization",
+        type="SpatialDropout2D", glyph="SD", category="Normalization & Regularization",
         label="Spatial dropout", default_name="spatial_dropout",
         arrow_words=lambda p: [f"spatial dropout {float(p['rate']):g}"],
         help="Drops whole feature maps instead of single values: neighbouring pixels are "
@@ -1084,7 +1086,7 @@ BLOCKS: tuple[BlockType, ...] = (
         summary=lambda p: f"rate {p['rate']:g}",
     ),
     BlockType(
-        type="Dense", category="Dense", label="Dense", default_name="dense",
+        type="Dense", glyph="FC", category="Dense", label="Dense", default_name="dense",
         arrow_words=lambda p: with_activation(["dense"], p),
         help="Fully connected: every input feature connects to every unit.",
         params=(
@@ -1131,11 +1133,12 @@ class Preset:
     params: dict
     help: str
     default_name: str
+    glyph: str
 
 
 PRESETS: tuple[Preset, ...] = (
     Preset(label="1x1 Conv", type="Conv2D", params={"kernel_size": [1, 1], "filters": 16},
-           default_name="conv1x1",
+           default_name="conv1x1", glyph="1",
            help="A 1x1 convolution mixes channels at each position: reduces (or expands) depth "
                 "cheaply (VGG, NiN, GoogLeNet)."),
 )

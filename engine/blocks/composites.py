@@ -26,6 +26,7 @@ class CompositeParts:
 class Composite:
     key: str
     label: str
+    glyph: str  # 1-2 characters on its palette icon
     help: str
     # (the spec it is added to, the channels it receives when known) -> its parts
     build: Callable[[NetworkSpec, int | None], CompositeParts]
@@ -126,17 +127,17 @@ def squeeze_excitation(spec: NetworkSpec, channels: int | None = None) -> Compos
 
 
 COMPOSITES: tuple[Composite, ...] = (
-    Composite("residual", "Residual block",
+    Composite("residual", "Residual block", "Rb",
               "Two 3x3 convolutions with batch norm, plus a shortcut adding the block's input to "
               "its output (ResNet): gradients flow through the shortcut.", residual_block),
-    Composite("inception", "Inception module",
+    Composite("inception", "Inception module", "I",
               "1x1, 3x3 and 5x5 convolutions and pooling side by side, concatenated; 1x1 "
               "convolutions reduce channels first (GoogLeNet).", inception_module),
-    Composite("mobilenet", "MobileNet block",
+    Composite("mobilenet", "MobileNet block", "Mb",
               "A depthwise 3x3 convolution (one kernel per channel) then a 1x1 convolution that "
               "mixes channels, each with batch norm and ReLU6: a Conv2D's job for about a "
               "ninth of the weights (MobileNet).", mobilenet_block),
-    Composite("squeeze-excitation", "Squeeze-and-excitation",
+    Composite("squeeze-excitation", "Squeeze-and-excitation", "SE",
               "Learns one weight per channel from the whole image (global pooling, two 1x1 "
               "convolutions, sigmoid) and multiplies the maps by it: channel attention "
               "(SENet, EfficientNet).", squeeze_excitation),

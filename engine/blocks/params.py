@@ -45,6 +45,9 @@ class ParamSpec:
     choices: tuple = ()
     label: str = ""
     aliases: tuple[tuple[Any, Any], ...] = ()
+    # A setting most networks leave alone (dilation, groups): the Python script writes it
+    # only when it differs from the default.
+    advanced: bool = False
 
     @property
     def display_label(self) -> str:

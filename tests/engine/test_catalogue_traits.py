@@ -94,3 +94,12 @@ def test_each_blocks_kernels_reach_the_snapshots_one_column_per_output_map(block
         assert maps == layer.input.shape[-1] * params["depth_multiplier"]
     else:
         assert maps == layer.output.shape[-1]
+
+
+def test_every_palette_entry_has_its_own_glyph():
+    from engine.blocks.catalog import PRESETS
+    from engine.blocks.composites import COMPOSITES
+
+    glyphs = [b.glyph for b in BLOCKS] + [p.glyph for p in PRESETS] + [c.glyph for c in COMPOSITES]
+    assert all(1 <= len(glyph) <= 2 for glyph in glyphs)
+    assert len(set(glyphs)) == len(glyphs)
