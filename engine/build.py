@@ -57,5 +57,6 @@ def build_model(spec: NetworkSpec, name: str | None = None):
 
 
 def _model_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "_-." else "_" for c in name).strip("_")
+    # ASCII only: TensorFlow refuses other letters in the scope names it makes from it.
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "_-." else "_" for c in name).strip("_")
     return cleaned or "model"

@@ -21,8 +21,9 @@ from engine.graph.spec import NetworkSpec
 ERROR = "error"
 WARNING = "warning"
 
-# Keras layer names: no slashes, nothing that breaks file paths or scopes.
-_VALID_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Keras layer names: no slashes, spaces or control characters, nothing that breaks file paths
+# or scopes. ASCII only: TensorFlow refuses other letters in its name scopes (fit, predict).
+_VALID_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 @dataclass(frozen=True)
@@ -276,11 +277,12 @@ def _names(spec: NetworkSpec) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     seen: dict[str, str] = {}
     for node in spec.nodes:
-        if not _VALID_NAME.match(node.name):
+        if not _VALID_NAME.fullmatch(node.name):  # match() let a final newline through
             cleaned = re.sub(r"[^A-Za-z0-9_.\-]+", "_", node.name).strip("_") or "block"
             cleaned = spec.unique_name(cleaned)
-            found.append(Diagnostic(node.id, ERROR, f"Block name {node.name!r} may only use letters, "
-                                    "digits, '_', '-' and '.'.", fix=(RenameNode(node.id, cleaned),),
+            found.append(Diagnostic(node.id, ERROR, f"Block name {node.name!r} may only use ASCII "
+                                    "letters, digits, '_', '-' and '.'.",
+                                    fix=(RenameNode(node.id, cleaned),),
                                     fix_label=f"Rename to {cleaned}"))
         elif node.name in seen:
             renamed = spec.unique_name(node.name)
