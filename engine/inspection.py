@@ -107,6 +107,15 @@ def run_images(run_dir, split: str = "test", count: int = 16) -> dict:
             "class_names": list(data.class_names)}
 
 
+def no_run_images(run_dir, reason: str = "") -> dict:
+    """What run_images gives when the run's dataset cannot be loaded (an imported model whose
+    guessed dataset does not fit): no images, the input's shape, and why."""
+    height, width, channels = _input_hw(load_run_model(run_dir))
+    shape = (0, height or DEFAULT_PHOTO_SIZE, width or DEFAULT_PHOTO_SIZE, channels or 3)
+    return {"images": np.zeros(shape, dtype=np.float32), "labels": np.zeros(0, dtype=np.int64),
+            "class_names": [], "note": reason}
+
+
 def sample_photos(shape) -> dict[str, np.ndarray]:
     """Real photos that ship with scikit-image and scikit-learn, as float32 [0, 1] images of
     `shape` (H, W, C); a None side becomes DEFAULT_PHOTO_SIZE. Photos that cannot be read

@@ -100,7 +100,8 @@ def read_details(path: Path) -> RunDetails:
 COMPARE_ROWS: tuple[tuple[str, Callable[[RunSummary, RunDetails], str]], ...] = (
     ("Status", lambda r, d: r.status),
     ("Dataset", lambda r, d: r.dataset),
-    ("Epochs", lambda r, d: f"{r.epochs_completed}/{r.epochs_planned}"),
+    ("Weights", lambda r, d: r.origin or "trained from scratch"),
+    ("Epochs", lambda r, d: "–" if r.imported else f"{r.epochs_completed}/{r.epochs_planned}"),
     ("Best val accuracy", lambda r, d: percent_or_blank(r.best_val_accuracy)),
     ("Best epoch", lambda r, d: str((d.metrics or {}).get("best_epoch")
                                     or d.series.best_epoch() or "")),

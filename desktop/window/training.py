@@ -34,6 +34,7 @@ class TrainingActions:
         self.runs.open_spec_requested.connect(self.open_run_spec)
         self.runs.show_run_requested.connect(self.show_run)
         self.runs.resume_requested.connect(self.resume_training)
+        self.runs.fine_tune_requested.connect(self.fine_tune)
         self.runs.export_requested.connect(self.export_run_dialog)
         self.runs.selection_changed.connect(self._runs_selected)
         self.runs.refreshed.connect(self.lab.set_runs)  # the Lab's run chooser
@@ -43,10 +44,14 @@ class TrainingActions:
 
     def runs_root(self) -> Path:
         """runs/ beside the project file; for a never-saved project, in the user's data folder."""
+        if self.document.path is not None and self.runs_root_override is None:
+            return self.document.path.parent / "runs"
+        return self.unsaved_runs_root()
+
+    def unsaved_runs_root(self) -> Path:
+        """Where the runs of a never-saved project go (an import's run too)."""
         if self.runs_root_override is not None:
             return self.runs_root_override
-        if self.document.path is not None:
-            return self.document.path.parent / "runs"
         import platformdirs
 
         return Path(platformdirs.user_data_dir("cnn-studio")) / "runs"
@@ -113,16 +118,58 @@ class TrainingActions:
             self.view.show_network()
 
     def show_run(self, run_dir: str) -> None:
-        from engine.training.runs import RunFolder
+        from engine.training.runs import IMPORTED, RunFolder, run_origin
 
         folder = RunFolder(Path(run_dir))
         try:
+            status = folder.status()
             self.monitor.show_run(folder.history(), folder.metrics(), folder.examples(),
-                                  run_dir=str(folder.path))
+                                  run_dir=str(folder.path), origin=run_origin(status))
         except ProjectError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
             return
-        if folder.metrics() is not None:  # a finished run: its model can be inspected
+        # A finished or imported run: its model can be inspected.
+        if folder.metrics() is not None or status.get("status") == IMPORTED:
             self.lab.set_run(run_dir)
         self.show_monitor()
 
+    def fine_tune(self, run_dir: str) -> bool:
+        """Train the open network, starting from the weights of a run (an imported one too),
+        with the Train workspace's settings. When the open network shares no block with the
+        run's, the run's network is offered instead."""
+        from dataclasses import replace
+
+        from engine.training.runs import RunFolder
+
+        if self.trainer.is_running():
+            self.statusBar().showMessage("A training run is already going.", 6000)
+            return False
+        try:
+            run_spec = RunFolder(Path(run_dir)).spec()
+        except ProjectError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return False
+        if not _shared_blocks(self.document.spec, run_spec):
+            answer = QMessageBox.question(
+                self, APP_NAME, f"The open network has no block of the run {Path(run_dir).name}. "
+                "Open the run's network and fine-tune it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes)
+            if answer != QMessageBox.StandardButton.Yes or not self._confirm_discard():
+                return False
+            self.document.replace_document(run_spec, None)
+            self.view.show_network()
+        config = self.training.config()
+        if config is None:
+            return self.start_training(None)
+        self.statusBar().showMessage(f"Fine-tuning from {Path(run_dir).name}…", 4000)
+        return self.start_training(replace(config, initial_weights=str(run_dir)))
+
+
+
+def _shared_blocks(spec, other) -> set[str]:
+    """Names of the blocks (Input aside) two networks have in common."""
+    def names(network):
+        return {node.name for node in network.nodes if node.type != "InputLayer"}
+
+    return names(spec) & names(other)

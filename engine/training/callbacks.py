@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from engine.deep_graphs import load_keras_model
-from engine.blocks.catalog import block_of_layer
+from engine.blocks.catalog import block_of_layer, kernels_as_conv
 from engine.training import events
 from engine.training.gradients import GradientProbe
 
@@ -214,13 +214,19 @@ class StudioCallback(keras.callbacks.Callback):
             return None
 
     def _kernels(self) -> dict[str, np.ndarray]:
-        kernels = {}
-        for layer in self.network.layers:
-            block = block_of_layer(layer)
-            if block is not None and block.kernel_weight:
-                kernel = getattr(layer, block.kernel_weight)
-                kernels[layer.name] = np.asarray(keras.ops.convert_to_numpy(kernel), dtype=np.float32)
-        return kernels
+        return network_kernels(self.network)
+
+
+def network_kernels(network) -> dict[str, np.ndarray]:
+    """Layer name -> kernel of every layer whose block shows kernels (what kernels/*.npz hold)."""
+    kernels = {}
+    for layer in network.layers:
+        block = block_of_layer(layer)
+        if block is not None and block.kernel_weight:
+            kernel = np.asarray(keras.ops.convert_to_numpy(getattr(layer, block.kernel_weight)),
+                                dtype=np.float32)
+            kernels[layer.name] = kernels_as_conv(block, kernel)
+    return kernels
 
 
 class EpochTensorBoard(keras.callbacks.TensorBoard):

@@ -55,6 +55,9 @@ class TrainingConfig:
     augmentation: Augmentation = field(default_factory=Augmentation)
     gradient_norms: bool = True     # per-layer gradient norms each epoch (vanishing gradients)
     kernel_snapshots: bool = True   # conv kernels each epoch (watch filters form)
+    # Fine-tuning: a run folder or .keras file whose weights the network starts from, layer
+    # by layer where names and shapes match (engine.weights); None starts from scratch.
+    initial_weights: str | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -87,6 +90,9 @@ class TrainingConfig:
             found.append("validation and test fractions must be above 0 and leave room for training.")
         if self.max_samples is not None and self.max_samples < 10:
             found.append("max_samples must be at least 10.")
+        if self.initial_weights is not None and not (isinstance(self.initial_weights, str)
+                                                     and self.initial_weights.strip()):
+            found.append("initial weights must name a run folder or a .keras file.")
         if self.strategy not in STRATEGIES:
             found.append(f"strategy must be one of {', '.join(STRATEGIES)} (got {self.strategy!r}).")
         return found
@@ -121,6 +127,8 @@ class TrainingConfig:
 def _same_kind(value: Any, default: Any, name: str) -> bool:
     if name == "max_samples":
         return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if name == "initial_weights":
+        return value is None or isinstance(value, str)
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, int):

@@ -44,6 +44,7 @@ class Started:
     steps_per_epoch: int
     total_params: int
     notes: list                  # things the user should know (batch > dataset, ...)
+    initial_weights: dict | None = None  # fine-tuning: engine.weights.WeightTransfer.to_dict()
 
 
 @dataclass(frozen=True)

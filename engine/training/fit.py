@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.blocks.catalog import block_of_layer
 from engine.deep_graphs import load_keras_model
 from engine.build import build_model
 from engine.datasets import DatasetSplits
@@ -24,6 +25,7 @@ from engine.training.devices import list_devices
 from engine.training.runs import RunFolder
 
 NETWORK_NAME = "network"
+ADAPT_SAMPLE_SIZE = 2000  # images Normalization measures: its mean/variance settle long before
 GRADIENT_PROBE_SIZE = 32  # images per gradient-norm measurement: enough for a stable norm, cheap  # the spec's model inside the training wrapper (augmentation)
 
 
@@ -43,6 +45,7 @@ class Trainer:
         self.initial_epoch = 0
         self.notes: list[str] = []
         self.devices: list[str] = []
+        self.weights_transfer = None  # engine.weights.WeightTransfer when fine-tuning
 
     # -- setting up --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -55,9 +58,39 @@ class Trainer:
             keras.config.set_dtype_policy("mixed_float16")
         with self._strategy_scope():
             self.network = build_model(self.spec, name=NETWORK_NAME)
+            self._adapt_to_data()
+            self._load_initial_weights()
             self.model = self._with_augmentation(self.network)
             self.model.compile(optimizer=self._optimizer(), loss=self._loss(),
                                metrics=[self._accuracy()])
+
+    def _adapt_to_data(self) -> None:
+        """Blocks that measure the training images (Normalization's mean and variance) do it
+        now, on what reaches them: the images after the blocks before them."""
+        keras = self.keras
+        sample = self.data.x_train[:ADAPT_SAMPLE_SIZE]
+        for layer in self.network.layers:
+            block = block_of_layer(layer)
+            if block is None or not block.adapts_to_data or getattr(layer, "input_mean", 1) is not None:
+                continue
+            self.on_phase(f"Measuring the training images for {layer.name}…")
+            reaching = keras.Model(self.network.inputs, layer.input)
+            layer.adapt(reaching.predict(sample, batch_size=256, verbose=0))
+
+    def _load_initial_weights(self) -> None:
+        """Fine-tuning: the built network takes the weights of a run or .keras file, layer by
+        layer; the layers that start fresh are named in the notes and the started event."""
+        if not self.config.initial_weights:
+            return
+        from engine.weights import load_initial_weights
+
+        self.on_phase("Loading the initial weights…")
+        self.weights_transfer = load_initial_weights(self.network, self.config.initial_weights)
+        self.notes.append(self.weights_transfer.note())
+
+    def weights_from(self) -> dict | None:
+        """Where the starting weights came from (run.json's weights_from), None from scratch."""
+        return None if self.weights_transfer is None else self.weights_transfer.to_dict()
 
     def resume_from(self, checkpoint: Path, epochs_completed: int) -> None:
         if epochs_completed == 0 or not Path(checkpoint).exists():
@@ -189,7 +222,7 @@ class Trainer:
             backend=self.backend, dataset=self.data.describe(), config=self.config.to_dict(),
             run_dir=str(run_dir), initial_epoch=initial_epoch, epochs=self.config.epochs,
             steps_per_epoch=self._steps_per_epoch(), total_params=info.total_params,
-            notes=list(self.notes))
+            notes=list(self.notes), initial_weights=self.weights_from())
 
     def fit(self, folder: RunFolder, state, emit, should_stop, should_pause) -> None:
         data, config = self.data, self.config

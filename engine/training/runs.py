@@ -1,7 +1,8 @@
 """Run folders: everything one training run leaves on disk, written atomically.
 
 runs/<YYYYmmdd-HHMMSS>-<name>/
-    run.json          status (running / finished / stopped / failed), epochs completed, summary
+    run.json          status (running / finished / stopped / failed / imported), epochs
+                      completed, summary; where the starting weights came from (weights_from)
     spec.json         the exact network trained (later edits never change what a run shows)
     config.json       the TrainingConfig
     history.json      one entry per completed epoch
@@ -16,6 +17,10 @@ runs/<YYYYmmdd-HHMMSS>-<name>/
 
 run.json is written last at every step: it is the commit point that says which epochs the
 other files are complete for.
+
+An imported run (status "imported", see engine/training/imported.py) holds a .keras file's
+trained weights as model.keras, with spec.json, config.json, an empty history, its kernels as
+kernels/epoch-0000.npz and run.json naming the file (source_file): no epoch was trained here.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from engine.training.config import TrainingConfig
 
 RUNS_FOLDER = "runs"
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+IMPORTED = "imported"  # a model's weights imported from a .keras file: no epoch trained here
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Above this many kernel values per epoch, snapshots keep only the first conv layer.
 MAX_SNAPSHOT_VALUES = 2_000_000
@@ -215,9 +221,32 @@ class RunSummary:
     training_time: float | None
     samples_per_second: float | None
     started_at: str
+    origin: str = ""  # where the weights came from: "imported from a.keras, not trained here", ...
+
+    @property
+    def imported(self) -> bool:
+        return self.status == IMPORTED
 
     def to_dict(self) -> dict:
         return {**self.__dict__, "path": str(self.path)}
+
+
+def run_origin(status: dict) -> str:
+    """Where a run's weights came from, for a person: "" for a run trained from scratch."""
+    source = status.get("source_file")
+    if status.get("status") == IMPORTED or source:
+        name = Path(str(source)).name if source else "a .keras file"
+        return f"imported from {name}, not trained here"
+    weights = status.get("weights_from")
+    if not isinstance(weights, dict):
+        return ""
+    run, file = weights.get("run"), weights.get("file")
+    parts = []
+    if run:
+        parts.append(f"run {Path(str(run)).name}")
+    if file:
+        parts.append(("imported from " if run else "") + Path(str(file)).name)
+    return "fine-tuned from " + ", ".join(parts) if parts else ""
 
 
 def list_runs(root: str | Path) -> list[RunSummary]:
@@ -240,7 +269,7 @@ def list_runs(root: str | Path) -> list[RunSummary]:
                 test_accuracy=status.get("test_accuracy"),
                 training_time=status.get("training_time"),
                 samples_per_second=status.get("samples_per_second"),
-                started_at=str(status.get("started_at", ""))))
+                started_at=str(status.get("started_at", "")), origin=run_origin(status)))
         except (ProjectError, ValueError, TypeError, AttributeError):
             continue
     return runs

@@ -45,6 +45,8 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
     """Train `spec` as `config` says; return the terminal event (finished/stopped/failed).
 
     resume_dir: continue that run from its last completed epoch (spec/config from the run).
+    config.initial_weights: start from a run's or .keras file's weights (fine-tuning);
+    run.json's weights_from then says which file and run they came from.
     """
     emit = emit or (lambda event: None)
     should_stop = should_stop or (lambda: False)
@@ -67,8 +69,11 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
             trainer.prepare()
             folder = RunFolder.create(Path(runs_root) if runs_root else default_runs_root(),
                                       name or spec.name)
-            folder.write_start(spec, config, {**_status(trainer, state, RUNNING, name or spec.name),
-                                              "started_at": time.strftime("%Y-%m-%d %H:%M:%S")})
+            start = {**_status(trainer, state, RUNNING, name or spec.name),
+                     "started_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+            if trainer.weights_from() is not None:  # fine-tuning: where its weights came from
+                start["weights_from"] = trainer.weights_from()
+            folder.write_start(spec, config, start)
         emit(trainer.started_event(folder.path, state.epochs_completed))
         trainer.fit(folder, state, emit, should_stop, should_pause)
     except ProjectError as error:

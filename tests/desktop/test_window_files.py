@@ -66,6 +66,7 @@ def test_unsaved_edits_are_offered_back_after_a_crash(qtbot, tmp_path, dialogs):
 
 def test_export_and_import_run_in_a_worker(qtbot, tmp_path, dialogs):
     window = make_window(qtbot, tmp_path)
+    window.runs_root_override = tmp_path / "runs"  # the import's run goes here
     model = tmp_path / "lenet.keras"
     window.export_model("keras", model)
     with qtbot.waitSignal(window.task.finished, timeout=180_000):

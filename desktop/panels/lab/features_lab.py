@@ -4,6 +4,7 @@ layer's feature maps."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,7 @@ class FeaturesLab(QWidget):
             self.title.setText(EMPTY_HINT)
             self.images_status = EMPTY_HINT
         else:
-            self.title.setText(f"<b>{Path(run_dir).name}</b>")
+            self.title.setText(_run_title(run_dir))
             self.images_status = "Loading the run's test images…"
             self.images_task.start("lab_run_images", run_dir=run_dir, split="test", count=16)
         self._tab_shown(self.tabs.currentIndex())
@@ -266,6 +267,9 @@ class FeaturesLab(QWidget):
         self.image_index = 0
         self._set_images_enabled(bool(self.images))
         self.images_status = "" if self.images else "This run has no test images to show."
+        if result.get("note") and self.run_dir:  # an imported model's dataset did not fit
+            self.title.setText(f"{_run_title(self.run_dir)}<br>Its dataset's images cannot be "
+                               f"shown ({html.escape(str(result['note']))}); photos can.")
         self.maps_tab.set_layers(self.layers)
         self.excite_tab.set_layers(self.layers, self.class_names)
         self._show_preview()
@@ -289,3 +293,21 @@ class FeaturesLab(QWidget):
         page = self.pages[index] if 0 <= index < len(self.pages) else None
         if isinstance(page, WorkerTab):
             page.ensure_loaded()
+
+
+def _run_title(run_dir: str) -> str:
+    """The run's folder name in bold, and where its weights came from (an imported model:
+    not trained here; its test images come from a dataset guessed from its shape)."""
+    from engine.training.runs import RunFolder, run_origin
+
+    title = f"<b>{html.escape(Path(run_dir).name)}</b>"
+    try:
+        status = RunFolder(Path(run_dir)).status()
+    except ProjectError:
+        return title
+    origin = run_origin(status)
+    if origin:
+        title += f" · {html.escape(origin)}"
+    if status.get("dataset_guessed") and status.get("dataset"):
+        title += f" (images from {html.escape(str(status['dataset']))}, a guess)"
+    return title

@@ -142,7 +142,8 @@ class KernelsTab(QWidget):
                                 "This run saved no kernel snapshots (it has no conv layers?).")
             return
         epoch = self.epochs[min(self.epoch.value(), len(self.epochs) - 1)]
-        self.epoch_label.setText(f"Epoch {epoch} of {self.epochs[-1]}")
+        # Epoch 0 holds the kernels a run started with: an imported model's.
+        self.epoch_label.setText("As imported" if epoch == 0 else f"Epoch {epoch} of {self.epochs[-1]}")
         kernel = self.current_kernels().get(self.layer.currentText())
         if kernel is None:
             self.grid.set_images([])

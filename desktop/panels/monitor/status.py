@@ -51,10 +51,15 @@ class RunStatus:
         self.phase = str(message)
         self.is_error = False
 
-    def show_saved(self, metrics: dict | None) -> None:
-        """A run from disk: its epochs, best epoch and test accuracy."""
+    def show_saved(self, metrics: dict | None, origin: str = "") -> None:
+        """A run from disk: its epochs, best epoch and test accuracy; `origin` says where its
+        weights came from (RunSummary.origin: imported, fine-tuned)."""
         epochs = self.history.epochs
         self.progress = 1.0 if epochs else 0.0
+        if origin and not epochs and not metrics:  # an imported model: nothing trained here
+            self.status = f"{origin[0].upper()}{origin[1:]}: no training curves. The Features " \
+                          "Lab shows its kernels and feature maps."
+            return
         parts = [f"Run of {plural(len(epochs), 'epoch')}"]
         best = self.history.best_epoch()
         if best is not None:
@@ -63,6 +68,8 @@ class RunStatus:
         if metrics:
             parts.insert(0, f"Finished: test accuracy {percent(metrics.get('test_accuracy'))}")
             parts[1] = parts[1].lower()
+        if origin:
+            parts.append(origin)
         self.status = " · ".join(parts)
 
     def set_state(self, state: str) -> None:

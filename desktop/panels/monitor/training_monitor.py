@@ -133,13 +133,14 @@ class TrainingMonitor(QWidget):
         self.results_view.clear()
 
     def show_run(self, history: list[dict], metrics: dict | None = None,
-                 examples: dict | None = None, run_dir: str | None = None) -> None:
+                 examples: dict | None = None, run_dir: str | None = None,
+                 origin: str = "") -> None:
         """A run from disk: RunFolder.history(), .metrics(), .examples() (and its folder, for
-        TensorBoard and as where exports go)."""
+        TensorBoard and as where exports go); origin: where its weights came from."""
         self.clear()
         self.history.load(history)
         self.history.run_dir = str(run_dir) if run_dir else None
-        self.run_status.show_saved(metrics)
+        self.run_status.show_saved(metrics, origin)
         if metrics:
             self.results_view.show_results(metrics, examples)
         self._dirty = True
