@@ -23,7 +23,7 @@ from engine.graph.io import load_spec, save_spec
 from engine.graph.shapes import NetworkInfo, ReceptiveField, infer
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.graph.validate import ERROR, Diagnostic, validate
-from engine.paths import input_file, input_folder, output_file
+from engine.paths import input_file, input_folder, output_file, output_folder
 from engine.templates import list_templates, load_template
 from engine.training.config import LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, Augmentation, TrainingConfig
 from engine.training.progress import ProgressPrinter
@@ -76,13 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", help="list the built-in networks")
     templates.set_defaults(handler=_templates)
 
-    export = commands.add_parser("export", help="export a network as a .keras model or a Python script")
+    export = commands.add_parser("export", help="export a network as a .keras model, a Python "
+                                 "script, ONNX, a TensorFlow SavedModel or TFLite")
     _add_source(export)
     target = export.add_mutually_exclusive_group(required=True)
     _add_path(export, "--keras", group=target, check=partial(output_file, what=".keras file"),
               metavar="OUT.keras", help="the built model, Keras format")
     _add_path(export, "--python", group=target, check=partial(output_file, what="Python file"),
               metavar="OUT.py", help="a standalone Keras script rebuilding it")
+    _add_path(export, "--onnx", group=target, check=partial(output_file, what=".onnx file"),
+              metavar="OUT.onnx", help="ONNX, for onnxruntime (needs tf2onnx and onnxruntime)")
+    _add_path(export, "--saved-model", group=target, check=partial(
+              output_folder, what="SavedModel folder", marker="saved_model.pb"),
+              metavar="DIR", help="a TensorFlow SavedModel folder, for TF Serving")
+    _add_path(export, "--tflite", group=target, check=partial(output_file, what=".tflite file"),
+              metavar="OUT.tflite", help="TFLite (LiteRT), for phones and small devices")
     export.set_defaults(handler=_export)
 
     train = commands.add_parser("train", help="train a network on a dataset (a run folder is saved)")
@@ -103,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="mirrored: all visible GPUs (TensorFlow)")
     train.add_argument("--max-samples", type=int, default=None, help="use at most this many images")
     train.add_argument("--seed", type=int, default=0)
+    _add_path(train, "--weights", check=_weights_path, metavar="PATH", help="fine-tune: start "
+              "from the weights of a .keras file or a run folder (an imported run too), layer by "
+              "layer where names and shapes match; changed layers start fresh")
     _add_path(train, "--out", check=_runs_folder, metavar="DIR", help="where run folders go "
               "(default: runs/ beside the project, or here)")
     train.set_defaults(handler=_train)
@@ -128,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_path(imported, "model", check=partial(input_file, what=".keras model"),
               metavar="MODEL.keras")
     _add_path(imported, "-o", "--output", check=WRITE_PROJECT, required=True, metavar="PROJECT.json")
+    imported.add_argument("--json", action="store_true", help="print one JSON object: ok, blocks "
+                          "and params, or the error and every layer that cannot be imported")
     imported.set_defaults(handler=_import)
     return parser
 
@@ -160,6 +173,12 @@ def _runs_folder(path: str) -> None:
     """A folder of run folders: need not exist yet (it is created), but if it does, a folder."""
     if os.path.lexists(path):
         input_folder(path, "folder")
+
+
+def _weights_path(path: str) -> None:
+    from engine.weights import weight_source  # stat() and run.json only; Keras loads later
+
+    weight_source(path)
 
 
 def _dataset_path(name: str) -> None:
@@ -289,20 +308,44 @@ def _export(args: argparse.Namespace) -> int:
     if args.keras:
         export.export_keras(spec, Path(args.keras))
         print(f"Wrote {args.keras}")
-    else:
+    elif args.python:
         export.export_python(spec, Path(args.python))
         print(f"Wrote {args.python}")
+    else:
+        # --onnx, --saved-model, --tflite: their dests are the keys of MODEL_FORMATS
+        format, path = next((key, getattr(args, key)) for key in export.MODEL_FORMATS
+                            if getattr(args, key))
+        export.export_format(spec, Path(path), format)
+        print(f"Wrote {path} ({export.MODEL_FORMATS[format].title})")
     return EXIT_OK
 
 
 def _import(args: argparse.Namespace) -> int:
+    """A refusal is its summary line, then one indented line per layer (--json: all in one
+    object, {"ok": false, "error", "layers": [{"name", "type", "reason"}]})."""
     _quiet_tensorflow()
     from engine.importer import import_keras_file
 
-    spec = import_keras_file(Path(args.model))
-    save_spec(spec, Path(args.output))
+    try:
+        spec = import_keras_file(Path(args.model))
+        save_spec(spec, Path(args.output))
+    except ProjectError as error:
+        if args.json:
+            print(readable_json({"ok": False, "error": str(error), "layers": list(error.details)}),
+                  end="")
+        elif error.details:
+            details = [f"  {d['name']} ({d['type']}): {d['reason']}" for d in error.details]
+            print("\n".join([f"cnn-studio: {_one_line(str(error))}", *details]), file=sys.stderr)
+        else:
+            raise  # main() prints it: one line
+        return EXIT_BAD_INPUT
     info = infer(spec)
-    print(f"Wrote {args.output}: {len(spec.nodes)} blocks, {info.total_params:,} parameters")
+    if args.json:
+        print(readable_json({"ok": True, "output": str(args.output), "name": spec.name,
+                             "blocks": len(spec.nodes), "groups": len(spec.groups),
+                             "params": info.total_params}), end="")
+    else:
+        print(f"Wrote {args.output}: {len(spec.nodes)} blocks, {info.total_params:,} parameters")
     return EXIT_OK
 
 
@@ -314,7 +357,8 @@ def _train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, learning_rate=args.lr or default_rate, schedule=args.schedule,
         loss=args.loss, early_stopping=args.early_stopping, mixed_precision=args.mixed_precision,
         strategy=args.strategy, max_samples=args.max_samples, seed=args.seed,
-        augmentation=Augmentation.default_on() if args.augment else Augmentation())
+        augmentation=Augmentation.default_on() if args.augment else Augmentation(),
+        initial_weights=str(Path(args.weights).resolve()) if args.weights else None)
     runs_root = Path(args.out) if args.out else default_runs_root(None if args.template else args.project)
     return _train_with_progress(lambda **hooks: run_training(spec, config, runs_root=runs_root, **hooks))
 

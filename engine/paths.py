@@ -80,6 +80,32 @@ def output_file(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
+def output_folder(path: str | os.PathLike, what: str = "folder", marker: str | None = None) -> Path:
+    """`path` as a Path if a folder can be written there whole (a temporary folder beside it,
+    then renamed): its parent exists, and the path is new, an empty folder, or a folder
+    holding `marker` (one an earlier export wrote, which is replaced). Anything else there is
+    refused, never deleted."""
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        raise ProjectError(f"Cannot write {path}: the folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ProjectError(f"Cannot write {path}: you may not write in {parent}.")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as error:
+        raise ProjectError(f"Cannot write {path}: {error.strerror or error}.") from None
+    if not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else special_kind(mode)
+        raise ProjectError(f"Cannot write {path}: it is {kind}, not a {what}; choose a new name.")
+    if any(path.iterdir()) and not (marker and (path / marker).exists()):
+        raise ProjectError(f"Cannot write {path}: it is a folder with other files in it, not a "
+                           f"{what}; choose a new folder name.")
+    return path
+
+
 def special_kind(mode: int) -> str:
     """What a path that is neither a regular file nor a folder is, in words."""
     return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "a special file")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import inspect
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.errors import ProjectError
+from engine.errors import ImportRefused, ProjectError
 from engine.graph.spec import NetworkSpec
 
 # Arguments that are file or folder paths: sent as strings.
@@ -221,19 +223,50 @@ def export_python(context: JobContext, spec: dict, path: str) -> str:
     return _written(context, export.export_python, _spec(spec), path=path)
 
 
-@task("export_run")
-def export_run(context: JobContext, run_dir: str, path: str) -> str:
-    """A run's trained model: `.keras`, or a script with its weights beside it."""
+@task("export_format")
+def export_format(context: JobContext, spec: dict, path: str, format: str) -> str:
+    """ONNX, SavedModel or TFLite (a key of engine.export.MODEL_FORMATS)."""
     from engine import export
 
-    return _written(context, export.export_trained, _existing_run(run_dir), path=path)
+    return _written(context, partial(export.export_format, format=format), _spec(spec), path=path)
+
+
+@task("export_run")
+def export_run(context: JobContext, run_dir: str, path: str, format: str | None = None) -> str:
+    """A run's trained model: `.keras`, a script with its weights beside it, or one of
+    engine.export.MODEL_FORMATS."""
+    from engine import export
+
+    return _written(context, partial(export.export_trained, format=format), _existing_run(run_dir),
+                    path=path)
 
 
 @task("import_keras")
 def import_keras(context: JobContext, path: str) -> dict:
     from engine.importer import import_keras_file
 
-    return import_keras_file(path).to_dict()
+    with _refusal_in_full():
+        return import_keras_file(path).to_dict()
+
+
+@task("import_keras_run")
+def import_keras_run(context: JobContext, path: str, runs_root: str, dataset: str | None = None) -> dict:
+    """The network of a .keras file and, when it has weights, an imported run holding them
+    under runs_root (engine.training.imported): {"spec", "run_dir" (or None), "message"}."""
+    from engine.training.imported import import_keras_run as import_run
+
+    with _refusal_in_full():
+        return import_run(path, runs_root, dataset=dataset).to_dict()
+
+
+@contextmanager
+def _refusal_in_full():
+    """A refused import travels as one text: its summary line, then one indented line per
+    layer (the window shows the summary, and the rest as the message box's details)."""
+    try:
+        yield
+    except ImportRefused as refused:
+        raise ProjectError(refused.report()) from None
 
 
 @task("build_templates")
@@ -270,10 +303,25 @@ def lab_run_images(context: JobContext, run_dir: str, split: str = "test", count
     from engine import inspection
 
     run_dir = _existing_run(run_dir)
-    result = dict(inspection.run_images(run_dir, split=split, count=count))
+    try:
+        result = dict(inspection.run_images(run_dir, split=split, count=count))
+    except ProjectError as error:
+        if not _is_imported(run_dir):
+            raise
+        # An imported model's dataset is a guess; when it cannot be shown, photos still can.
+        result = inspection.no_run_images(run_dir, reason=str(error))
     result["photos"] = inspection.sample_photos(tuple(result["images"].shape[1:]))
     result["layers"] = inspection.layer_names(run_dir)
     return result
+
+
+def _is_imported(run_dir: str) -> bool:
+    from engine.training.runs import IMPORTED, RunFolder
+
+    try:
+        return RunFolder(Path(run_dir)).status().get("status") == IMPORTED
+    except ProjectError:
+        return False
 
 
 @task("lab_feature_maps")

@@ -1,5 +1,6 @@
 """The runs browser: every training run under a runs folder, newest first, to compare,
-reopen, resume or delete.
+reopen, resume, fine-tune or delete. Imported models (a .keras file's weights, status
+"imported") are listed too: they have no epochs, but can be inspected and fine-tuned.
 
 Only JSON is read (run.json for the table; history/metrics/config/spec.json for the
 selected runs), never a model, so a folder of many runs lists instantly and the GUI
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
                                QMessageBox, QPushButton, QSizePolicy, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -66,6 +67,8 @@ def _runs_table() -> QTableWidget:
 
 def _resume_state(run: RunSummary) -> tuple[bool, str]:
     """Whether the run can be resumed, and the Resume button's tooltip saying why (not)."""
+    if run.imported:
+        return False, "An imported model was not trained here: nothing to resume. Fine-tune it."
     if run.status not in RESUMABLE_STATUSES:
         return False, f"Only stopped or failed runs can be resumed; this one is {run.status}."
     try:
@@ -74,6 +77,16 @@ def _resume_state(run: RunSummary) -> tuple[bool, str]:
         epoch = 0
     return epoch > 0, (f"Continue after epoch {epoch}" if epoch > 0 else
                        "This run has no checkpoint to continue from.")
+
+
+def _fine_tune_state(run: RunSummary) -> tuple[bool, str]:
+    """Whether a run's weights can start a new run, and the Fine-tune button's tooltip."""
+    if run.status == RUNNING:
+        return False, "This run is still training."
+    if not (run.path / "model.keras").is_file():
+        return False, "This run saved no trained model to start from."
+    return True, ("Train the open network starting from this run's weights, with the Train "
+                  "settings; blocks you changed start fresh")
 
 
 def _delete_question(runs: list[RunSummary]) -> str:
@@ -92,6 +105,7 @@ class RunsPanel(QWidget):
     open_spec_requested = Signal(object)  # the NetworkSpec the run trained
     show_run_requested = Signal(str)      # run folder
     resume_requested = Signal(str)        # run folder
+    fine_tune_requested = Signal(str)     # run folder whose weights a new run starts from
     export_requested = Signal(str)        # run folder: export its trained model
     selection_changed = Signal(list)      # the selected run folders (str)
     refreshed = Signal(list)              # (label, run folder) of every run listed, newest first
@@ -118,6 +132,9 @@ class RunsPanel(QWidget):
         self.table = _runs_table()
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda item: self._show_results())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(
+            lambda point: self.context_menu().exec(self.table.viewport().mapToGlobal(point)))
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -130,20 +147,22 @@ class RunsPanel(QWidget):
         self.open_button.setToolTip("Open the exact network this run trained")
         self.results_button = QPushButton("Show results")
         self.resume_button = QPushButton("Resume")
+        self.fine_tune_button = QPushButton("Fine-tune")
         self.export_button = QPushButton("Export model…")
-        self.export_button.setToolTip("Save the trained model: .keras, or a Keras script with "
-                                      "its weights")
+        self.export_button.setToolTip("Save the trained model: .keras, a Keras script with "
+                                      "its weights, ONNX, a TensorFlow SavedModel or TFLite")
         self.delete_button = QPushButton("Delete")
         self.refresh_button = QPushButton("Refresh")
         self.open_button.clicked.connect(self._open_spec)
         self.results_button.clicked.connect(self._show_results)
         self.resume_button.clicked.connect(self._resume)
+        self.fine_tune_button.clicked.connect(self._fine_tune)
         self.export_button.clicked.connect(self._export)
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.results_button, self.resume_button,
-                       self.export_button, self.delete_button):
+                       self.fine_tune_button, self.export_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
@@ -203,8 +222,9 @@ class RunsPanel(QWidget):
         table.setRowCount(len(self._runs))
         for row, run in enumerate(self._runs):
             planned = f"/{run.epochs_planned}" if run.epochs_planned else ""
+            epochs = "–" if run.imported else f"{run.epochs_completed}{planned}"
             values = (run.path.name, run.status, run.dataset,
-                      f"{run.epochs_completed}{planned}", percent_or_blank(run.best_val_accuracy),
+                      epochs, percent_or_blank(run.best_val_accuracy),
                       percent_or_blank(run.test_accuracy),
                       format_duration(run.training_time) if run.training_time is not None else "",
                       f"{run.samples_per_second:,.0f}" if run.samples_per_second else "")
@@ -215,7 +235,10 @@ class RunsPanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
             name_item = table.item(row, NAME_COLUMN)
-            name_item.setToolTip(f"{run.name}\nstarted {run.started_at or '?'}\n{run.path}")
+            origin = f"\n{run.origin}" if run.origin else ""
+            name_item.setToolTip(f"{run.name}\nstarted {run.started_at or '?'}{origin}\n{run.path}")
+            if run.origin:
+                table.item(row, STATUS_COLUMN).setToolTip(run.origin)
             color = _status_color(run.status)
             if color is not None:
                 table.item(row, STATUS_COLUMN).setForeground(QBrush(color))
@@ -276,10 +299,15 @@ class RunsPanel(QWidget):
         self.delete_button.setEnabled(bool(runs))
         self.resume_button.setEnabled(False)
         self.resume_button.setToolTip("Continue a stopped or failed run from its last checkpoint")
+        self.fine_tune_button.setEnabled(False)
+        self.fine_tune_button.setToolTip("Train the open network starting from a run's weights")
         if one:
             resumable, why = _resume_state(runs[0])
             self.resume_button.setEnabled(resumable)
             self.resume_button.setToolTip(why)
+            tunable, why = _fine_tune_state(runs[0])
+            self.fine_tune_button.setEnabled(tunable)
+            self.fine_tune_button.setToolTip(why)
         self._details_timer.start()
         self.selection_changed.emit([str(run.path) for run in runs])
 
@@ -332,6 +360,27 @@ class RunsPanel(QWidget):
         run = self._single()
         if run is not None and self.resume_button.isEnabled():
             self.resume_requested.emit(str(run.path))
+
+    def _fine_tune(self) -> None:
+        run = self._single()
+        if run is not None and self.fine_tune_button.isEnabled():
+            self.fine_tune_requested.emit(str(run.path))
+
+    def context_menu(self) -> QMenu:
+        """The selected runs' actions, as the buttons below the list offer them."""
+        menu = QMenu(self)
+        for text, button, slot in (
+                ("Show results", self.results_button, self._show_results),
+                ("Open network", self.open_button, self._open_spec),
+                ("Fine-tune from this run", self.fine_tune_button, self._fine_tune),
+                ("Resume", self.resume_button, self._resume),
+                ("Export model…", self.export_button, self._export),
+                ("Delete…", self.delete_button, self.delete_selected)):
+            action = menu.addAction(text, slot)
+            action.setEnabled(button.isEnabled())
+            action.setToolTip(button.toolTip())
+        menu.setToolTipsVisible(True)
+        return menu
 
     def _export(self) -> None:
         run = self._single()

@@ -51,7 +51,14 @@ def _file_menu(window, menu) -> None:
     window.export_actions = [
         add_action(window, export, "Keras &Python Script...", lambda: window.export_dialog("python")),
         add_action(window, export, "&Keras Model (.keras)...", lambda: window.export_dialog("keras")),
+        add_action(window, export, "&ONNX (.onnx)...", lambda: window.export_dialog("onnx"),
+                   tip="For onnxruntime and other ONNX runtimes"),
+        add_action(window, export, "TensorFlow Saved&Model (folder)...",
+                   lambda: window.export_dialog("saved_model"), tip="For TensorFlow Serving"),
+        add_action(window, export, "TF&Lite (.tflite)...", lambda: window.export_dialog("tflite"),
+                   tip="For phones and small devices (TensorFlow Lite / LiteRT)"),
     ]
+    export.addSeparator()
     add_action(window, export, "Diagram as &PNG...", lambda: window.export_diagram_dialog("png"))
     add_action(window, export, "Diagram as &SVG...", lambda: window.export_diagram_dialog("svg"))
     menu.addSeparator()

@@ -155,6 +155,18 @@ def test_export_model_button_and_export(window, qtbot, trained_run, tmp_path, mo
     assert "script.weights.h5" in script.read_text(encoding="utf-8")
     assert window.statusBar().currentMessage() == f"Saved {script} (and its .weights.h5)"
 
+    # For inference elsewhere: the SavedModel filter (a folder), and a typed .onnx, which
+    # wins over the filter.
+    for typed, chosen_filter in (("served", "TensorFlow SavedModel folder (*)"),
+                                 ("net.onnx", "Keras model (*.keras)")):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, name=typed,
+                            answer=chosen_filter, **kwargs: (str(tmp_path / name), answer))
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not window.task.is_running(), timeout=TIMEOUT_MS)
+        assert window.answers["warnings"] == []
+    assert (tmp_path / "served" / "saved_model.pb").is_file()
+    assert (tmp_path / "net.onnx").stat().st_size > 0 and not (tmp_path / "net.onnx.keras").exists()
+
 
 # -- b. the Lab follows the Runs list -----------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Exporting a run's trained model (engine.export.export_trained): a `.keras` file that is the
-model as trained, or a Keras script plus `<name>.weights.h5` that rebuilds it exactly. One real
-tiny run (digits, 8x8) is trained for the whole module."""
+model as trained, a Keras script plus `<name>.weights.h5` that rebuilds it exactly, or ONNX,
+SavedModel and TFLite that compute what it computes. One real tiny run (digits, 8x8) is trained
+for the whole module."""
 
 from __future__ import annotations
 
@@ -122,3 +123,28 @@ def test_the_export_task_names_a_run_folder_that_went_away(run_dir, tmp_path):
     with pytest.raises(ProjectError, match="deleted-run no longer exists"):
         run_task("export_run", run_dir=gone, path=tmp_path / "nope.keras")
     assert not (tmp_path / "nope.keras").exists()
+
+
+# -- ONNX, SavedModel, TFLite ------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+@pytest.mark.parametrize("name, format", [("digits.onnx", None), ("digits.tflite", None),
+                                          ("digits_savedmodel", "saved_model")])
+def test_inference_formats_are_the_model_as_trained(name, format, run_dir, trained, digits,
+                                                    tmp_path):
+    from tests.engine.test_export_formats import RUNTIMES
+
+    path = tmp_path / name
+    export_trained(run_dir, path, format=format)  # .onnx and .tflite: known by the suffix
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    run = RUNTIMES[format or path.suffix[1:]]
+    np.testing.assert_allclose(run(path, digits), predict(trained, digits), atol=1e-4)
+
+
+def test_the_export_task_takes_a_format(run_dir, tmp_path):
+    folder = tmp_path / "served"
+    assert run_task("export_run", run_dir=run_dir, path=folder, format="saved_model") == str(folder)
+    assert (folder / "saved_model.pb").is_file()
+    with pytest.raises(ProjectError, match="TFLite files must end in '.tflite'"):
+        run_task("export_run", run_dir=run_dir, path=tmp_path / "net.onnx", format="tflite")
+    assert [p.name for p in tmp_path.iterdir()] == ["served"]
