@@ -33,11 +33,11 @@ run: $(RUN_STAMP) window-deps
 # its module fixtures (a trained run, a warm engine) are made once.
 test: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile --durations=15
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" -n 2 --dist worksteal --durations=15
 
 test-all: $(TEST_STAMP) system-deps
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist worksteal
 
 bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/bench_shapes.py

@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export a network as a .keras model, a Python "
                                  "script, ONNX, a TensorFlow SavedModel or TFLite")
-    _add_source(export)
+    _add_source(export, runs=True)
     target = export.add_mutually_exclusive_group(required=True)
     _add_path(export, "--keras", group=target, check=partial(output_file, what=".keras file"),
               metavar="OUT.keras", help="the built model, Keras format")
@@ -145,11 +145,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_source(parser: argparse.ArgumentParser) -> None:
+def _add_source(parser: argparse.ArgumentParser, runs: bool = False) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--template", metavar="NAME", help="a built-in network (see `templates`)")
     _add_path(parser, "project", group=source, check=READ_PROJECT, nargs="?", metavar="PROJECT.json",
               help="a project file")
+    if runs:
+        _add_path(parser, "--run", group=source, check=_trained_run, metavar="RUN_DIR",
+                  help="a finished run folder: its trained model")
 
 
 # -- path arguments: checked in main() before any command runs ---------------------------------
@@ -173,6 +176,13 @@ def _runs_folder(path: str) -> None:
     """A folder of run folders: need not exist yet (it is created), but if it does, a folder."""
     if os.path.lexists(path):
         input_folder(path, "folder")
+
+
+def _trained_run(path: str) -> None:
+    input_folder(path, "run folder")
+    if not (Path(path) / "model.keras").is_file():
+        raise ProjectError(f"{path} holds no trained model (model.keras): pick a run folder "
+                           "that finished at least one epoch (see `cnn-studio runs`).")
 
 
 def _weights_path(path: str) -> None:
@@ -301,10 +311,17 @@ def _templates(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    spec = _load_source(args)
     _quiet_tensorflow()
     from engine import export
 
+    if args.run:  # the trained model, in any format (by the target's flag)
+        target = next(value for value in (args.keras, args.python, *(
+            getattr(args, key) for key in export.MODEL_FORMATS)) if value)
+        format = next((key for key in export.MODEL_FORMATS if getattr(args, key)), None)
+        export.export_trained(Path(args.run), Path(target), format=format)
+        print(f"Wrote {target} (trained model of {Path(args.run).name})")
+        return EXIT_OK
+    spec = _load_source(args)
     if args.keras:
         export.export_keras(spec, Path(args.keras))
         print(f"Wrote {args.keras}")

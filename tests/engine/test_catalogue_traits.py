@@ -103,3 +103,22 @@ def test_every_palette_entry_has_its_own_glyph():
     glyphs = [b.glyph for b in BLOCKS] + [p.glyph for p in PRESETS] + [c.glyph for c in COMPOSITES]
     assert all(1 <= len(glyph) <= 2 for glyph in glyphs)
     assert len(set(glyphs)) == len(glyphs)
+
+
+def test_dilation_widens_the_receptive_field_and_upsampling_shrinks_the_step():
+    from engine.graph.shapes import infer
+    from tests.engine.helpers import GraphBuilder
+
+    g = GraphBuilder()
+    x = g.add("InputLayer", {"shape": [32, 32, 1]})
+    dilated = g.add("Conv2D", {"dilation_rate": [2, 2]}, [x])  # a 3x3 kernel spread over 5x5
+    down = g.add("Conv2D", {"strides": [2, 2], "padding": "same"}, [dilated])
+    up = g.add("Conv2DTranspose", {"strides": [2, 2], "kernel_size": [4, 4]}, [down])
+    nearest = g.add("UpSampling2D", {}, [up])
+    info = infer(g.spec).nodes
+    assert info[dilated].receptive_field.size == (5, 5)
+    assert info[down].receptive_field.stride == (2, 2)
+    # A 4x4 transposed kernel at stride 2 reaches 2 inputs per axis; outputs are 1 input apart.
+    assert info[up].receptive_field.size == (9, 9) and info[up].receptive_field.stride == (1, 1)
+    assert info[nearest].receptive_field.size == (9, 9) and info[nearest].receptive_field.stride == (0.5, 0.5)
+    assert info[dilated].macs == 28 * 28 * 16 * 3 * 3 * 1

@@ -148,3 +148,15 @@ def test_the_export_task_takes_a_format(run_dir, tmp_path):
     with pytest.raises(ProjectError, match="TFLite files must end in '.tflite'"):
         run_task("export_run", run_dir=run_dir, path=tmp_path / "net.onnx", format="tflite")
     assert [p.name for p in tmp_path.iterdir()] == ["served"]
+
+
+def test_the_command_line_exports_a_run_in_any_format(run_dir, trained, digits, tmp_path, capsys):
+    from engine.cli import main
+    from tests.engine.test_export_formats import RUNTIMES
+
+    path = tmp_path / "digits.onnx"
+    assert main(["export", "--run", str(run_dir), "--onnx", str(path)]) == 0
+    assert "trained model of" in capsys.readouterr().out
+    np.testing.assert_allclose(RUNTIMES["onnx"](path, digits), predict(trained, digits), atol=1e-4)
+    assert main(["export", "--run", str(tmp_path), "--keras", str(tmp_path / "x.keras")]) == 2
+    assert "holds no trained model" in capsys.readouterr().err
