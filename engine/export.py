@@ -162,14 +162,20 @@ def _logged_errors(logger_name: str, into: list[str]):
         logger.removeHandler(handler)
 
 
+MAX_NAMED_LAYERS = 3
+
+
 def _reason(error: Exception, logged: list[str], layers: set[str]) -> str:
     """One line for a conversion failure: the ops and layers it names, else its first line."""
     unconverted = [found.groups() for found in
                    (re.search(r"op \[(.+?): (\w+)\] is not supported", line) for line in logged) if found]
     if unconverted:  # tf2onnx: "Tensorflow op [model_1/C1_1/Conv2D: Conv2D] is not supported"
         ops = ", ".join(dict.fromkeys(op for _, op in unconverted))
-        found = [_layer_of(node, layers) for node, _ in unconverted]
-        where = ", ".join(dict.fromkeys(name for name in found if name))
+        found = list(dict.fromkeys(name for name in (_layer_of(node, layers)
+                                                      for node, _ in unconverted) if name))
+        where = ", ".join(found[:MAX_NAMED_LAYERS])
+        if len(found) > MAX_NAMED_LAYERS:  # one line, however many layers (ConvNeXt: 36)
+            where += f" and {len(found) - MAX_NAMED_LAYERS} more"
         return (f"tf2onnx cannot convert the TensorFlow op(s) {ops}"
                 + (f" (in layer {where})" if where else ""))
     text = str(error)

@@ -488,3 +488,28 @@ def test_panels_import_without_tensorflow_in_a_fresh_process():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
+
+
+def test_list_settings_are_typed_as_text_and_a_typo_is_put_back(qtbot):
+    from tests.engine.helpers import GraphBuilder
+
+    g = GraphBuilder()
+    x = g.add("InputLayer", {"shape": [8, 8, 4]})
+    reshape = g.add("Reshape", None, [x])
+    dropout = g.add("Dropout", None, [reshape])
+    document = ProjectDocument(g.spec)
+    panel = inspector_on(qtbot, document, reshape)
+    edit = panel.form.fields["target_shape"].edit
+    assert edit.text() == "1, 1, -1"
+    edit.setText("16, -1")
+    edit.editingFinished.emit()
+    assert document.spec.node(reshape).params["target_shape"] == [16, -1]
+    edit.setText("16, -1, -1")  # two -1: not a shape
+    edit.editingFinished.emit()
+    assert edit.text() == "16, -1" and document.undo_stack.count() == 1
+    panel.show_node(dropout)
+    noise = panel.form.fields["noise_shape"].edit
+    assert noise.text() == "" and noise.placeholderText() == "none"
+    noise.setText("null, 1, 1")
+    noise.editingFinished.emit()
+    assert document.spec.node(dropout).params["noise_shape"] == [None, 1, 1]
