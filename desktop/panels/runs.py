@@ -101,6 +101,29 @@ def _delete_question(runs: list[RunSummary]) -> str:
     return question + "\n\nIts folder (model, checkpoints, logs) is removed; this cannot be undone."
 
 
+def _action_buttons(panel: "RunsPanel") -> QHBoxLayout:
+    """The row of run actions under the list (the context menu offers the same)."""
+    row = QHBoxLayout()
+    for attribute, text, slot in (
+            ("open_button", "Open network", panel._open_spec),
+            ("results_button", "Show results", panel._show_results),
+            ("resume_button", "Resume", panel._resume),
+            ("fine_tune_button", "Fine-tune", panel._fine_tune),
+            ("export_button", "Export model…", panel._export),
+            ("delete_button", "Delete", panel.delete_selected),
+            ("refresh_button", "Refresh", panel.refresh)):
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        setattr(panel, attribute, button)
+        if attribute == "refresh_button":
+            row.addStretch(1)
+        row.addWidget(button)
+    panel.open_button.setToolTip("Open the exact network this run trained")
+    panel.export_button.setToolTip("Save the trained model: .keras, a Keras script with its "
+                                   "weights, ONNX, a TensorFlow SavedModel or TFLite")
+    return row
+
+
 class RunsPanel(QWidget):
     open_spec_requested = Signal(object)  # the NetworkSpec the run trained
     show_run_requested = Signal(str)      # run folder
@@ -143,29 +166,7 @@ class RunsPanel(QWidget):
         self.table_stack.addWidget(self.table)
         self.table_stack.addWidget(self.empty_label)
 
-        self.open_button = QPushButton("Open network")
-        self.open_button.setToolTip("Open the exact network this run trained")
-        self.results_button = QPushButton("Show results")
-        self.resume_button = QPushButton("Resume")
-        self.fine_tune_button = QPushButton("Fine-tune")
-        self.export_button = QPushButton("Export model…")
-        self.export_button.setToolTip("Save the trained model: .keras, a Keras script with "
-                                      "its weights, ONNX, a TensorFlow SavedModel or TFLite")
-        self.delete_button = QPushButton("Delete")
-        self.refresh_button = QPushButton("Refresh")
-        self.open_button.clicked.connect(self._open_spec)
-        self.results_button.clicked.connect(self._show_results)
-        self.resume_button.clicked.connect(self._resume)
-        self.fine_tune_button.clicked.connect(self._fine_tune)
-        self.export_button.clicked.connect(self._export)
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.refresh_button.clicked.connect(self.refresh)
-        buttons = QHBoxLayout()
-        for button in (self.open_button, self.results_button, self.resume_button,
-                       self.fine_tune_button, self.export_button, self.delete_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.refresh_button)
+        buttons = _action_buttons(self)
 
         # Below the table: curves and the compare table, or a hint when nothing is selected.
         self.comparison = RunComparison(fallback_width=self.width)
@@ -351,20 +352,20 @@ class RunsPanel(QWidget):
         self._show_message("")
         self.open_spec_requested.emit(spec)
 
-    def _show_results(self) -> None:
+    def _request(self, signal, button: QPushButton | None = None) -> None:
+        """Ask for `signal`'s action on the one selected run, if its button allows it."""
         run = self._single()
-        if run is not None:
-            self.show_run_requested.emit(str(run.path))
+        if run is not None and (button is None or button.isEnabled()):
+            signal.emit(str(run.path))
+
+    def _show_results(self) -> None:
+        self._request(self.show_run_requested)
 
     def _resume(self) -> None:
-        run = self._single()
-        if run is not None and self.resume_button.isEnabled():
-            self.resume_requested.emit(str(run.path))
+        self._request(self.resume_requested, self.resume_button)
 
     def _fine_tune(self) -> None:
-        run = self._single()
-        if run is not None and self.fine_tune_button.isEnabled():
-            self.fine_tune_requested.emit(str(run.path))
+        self._request(self.fine_tune_requested, self.fine_tune_button)
 
     def context_menu(self) -> QMenu:
         """The selected runs' actions, as the buttons below the list offer them."""
@@ -383,9 +384,7 @@ class RunsPanel(QWidget):
         return menu
 
     def _export(self) -> None:
-        run = self._single()
-        if run is not None and self.export_button.isEnabled():
-            self.export_requested.emit(str(run.path))
+        self._request(self.export_requested, self.export_button)
 
     def delete_selected(self) -> bool:
         """Ask, then delete the selected run folders. True when something was deleted."""
