@@ -12,6 +12,11 @@ examples are NumPy arrays) on its own signal. Panels subscribe to the signals th
     client.start(spec, config, runs_root)      # or client.resume(run_dir)
     client.pause(); client.continue_training(); client.stop()
 
+A run trains on the Keras backend its settings name (`TrainingConfig.backend`; a resumed run on
+the one it started with): TensorFlow in the warm training worker, another backend (JAX) in a
+training worker of that backend, started for the first such run (the `phase` signal says so
+while it loads) and kept warm for the next.
+
 Exactly one terminal signal (finished, stopped or failed) follows each start()/resume(),
 also when the worker dies (killed by the system for memory, a crash in native code): then
 `failed` carries crashed=True and says from which epoch the run can be resumed, and a fresh
@@ -31,6 +36,7 @@ from engine import protocol
 from engine.errors import ProjectError
 from engine.graph.spec import NetworkSpec
 from engine.training import events
+from engine.training.backends import BACKEND_TITLES, DEFAULT_BACKEND, run_backend
 from engine.training.config import TrainingConfig
 from engine.training.runs import FAILED, RUNNING, RunFolder
 from desktop.workers import TRAINING as TRAINING_WORKER
@@ -41,6 +47,9 @@ IDLE, STARTING, TRAINING, PAUSED, STOPPING = "idle", "starting", "training", "pa
 KEEP_BATCHES_PER_DRAIN = 3    # of a run of batch_ended events read together, only the newest few
 STOP_GRACE_S = 15.0           # stop(): a run still going this long after it is asked is ended
 WARMING_UP = "Starting the engine (TensorFlow loads once, a few seconds)…"
+# A run on another backend, the first time: a worker of that backend starts for it.
+WARMING_UP_BACKEND = ("Starting the {title} engine: a new training process loads {title} "
+                      "(once, several seconds; later {title} runs start at once)…")
 
 _SIGNAL_FOR_EVENT = {
     events.PHASE: "phase",
@@ -105,21 +114,30 @@ class EngineClient(QObject):
 
     @property
     def pid(self) -> int | None:
-        """The training worker's process id (the same from run to run while it lives)."""
-        return self.engine.pid(TRAINING_WORKER)
+        """The training worker's process id (the same from run to run while it lives): the
+        current run's worker, else the default (TensorFlow) one."""
+        return self.engine.pid(self._worker_role())
+
+    def _worker_role(self) -> str:
+        """The Engine's key of the worker the current run is in ("training" when idle)."""
+        return self._run.job.role if self._run is not None else TRAINING_WORKER
 
     def is_running(self) -> bool:
         return self._run is not None
 
     def start(self, spec: NetworkSpec, config: TrainingConfig, runs_root: str | Path,
               name: str | None = None) -> None:
-        """Train `spec` in the warm worker; runs go under runs_root. Returns at once."""
+        """Train `spec` in the warm worker of config.backend; runs go under runs_root.
+        Returns at once."""
         self._begin("train", {"spec": spec, "config": config.to_dict(),
-                              "runs_root": Path(runs_root), "name": name}, run_dir=None)
+                              "runs_root": Path(runs_root), "name": name}, run_dir=None,
+                    backend=config.backend)
 
     def resume(self, run_dir: str | Path) -> None:
-        """Continue a stopped, failed or crashed run from its last completed epoch."""
-        self._begin("resume", {"run_dir": Path(run_dir)}, run_dir=str(Path(run_dir)))
+        """Continue a stopped, failed or crashed run from its last completed epoch, on the
+        backend it started with."""
+        self._begin("resume", {"run_dir": Path(run_dir)}, run_dir=str(Path(run_dir)),
+                    backend=run_backend(run_dir))
 
     def pause(self) -> None:
         """Training waits before its next batch (the one in flight completes)."""
@@ -150,7 +168,7 @@ class EngineClient(QObject):
         """End the training worker at once (SIGKILL); `failed` (crashed=True) follows, as for
         a crash, and a fresh worker starts."""
         if self._run is not None:
-            self.engine.kill(TRAINING_WORKER)
+            self.engine.kill(self._worker_role())
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Stop following the run: it is asked to stop (completed epochs stay on disk and can
@@ -166,19 +184,23 @@ class EngineClient(QObject):
         self._set_state(IDLE)
 
     # -- the job ----------------------------------------------------------------------------
-    def _begin(self, kind: str, arguments: dict, run_dir: str | None) -> None:
+    def _begin(self, kind: str, arguments: dict, run_dir: str | None,
+               backend: str | None = None) -> None:
         if self._run is not None:
             raise RuntimeError("A training run is already in progress; stop it first.")
         job = self.engine.start(kind, arguments, on_event=self._event_arrived,
                                 on_done=self._job_done, on_error=self._job_failed,
-                                on_cancelled=lambda: None)
+                                on_cancelled=lambda: None, backend=backend)
         self._run = run = _Run(job, run_dir)
         self.last_run_dir = run_dir
         self.last_start_seconds = None
         self._set_state(STARTING)
-        if not self.engine.is_ready(TRAINING_WORKER):
-            self._event_arrived(events.make_event(events.PHASE, 0.0, message=WARMING_UP),
-                                run=run)
+        if not job.done and not self.engine.is_ready(job.role):
+            if backend in (None, DEFAULT_BACKEND):
+                message = WARMING_UP
+            else:
+                message = WARMING_UP_BACKEND.format(title=BACKEND_TITLES.get(backend, backend))
+            self._event_arrived(events.make_event(events.PHASE, 0.0, message=message), run=run)
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
@@ -275,12 +297,12 @@ class EngineClient(QObject):
         run = self._run
         if run is None or run.stop_asked_at is None:
             return
-        if not self.engine.is_ready(TRAINING_WORKER) and not run.seen_started:
+        if not self.engine.is_ready(run.job.role) and not run.seen_started:
             # The grace period is for stopping training, not for importing TensorFlow.
             self._stop_timer.start(int(self.stop_grace_s * 1000))
             return
         run.timed_out = True
-        self.engine.kill(TRAINING_WORKER)
+        self.engine.kill(run.job.role)
 
 
 def crash_event(what: str, run_dir: str | None, epochs_completed: int,

@@ -6,6 +6,12 @@ crash in native code would take the window down). Two warm workers do that work 
 import), so the Lab stays usable during a run. They start right after the window's first
 paint (`Engine.warm_up`), so TensorFlow loads while the user reads the canvas.
 
+Keras picks its backend when a process first imports it, so the warm training worker is a
+TensorFlow one. A run on another backend (JAX, `TrainingConfig.backend`) goes to a training
+worker of its own, started with that backend the first time such a run starts (the window
+says so while it loads) and then kept warm beside the TensorFlow one for the next run on that
+backend: `engine.start("train", ..., backend="jax")`.
+
 `WorkerProcess` is the one harness around a worker: spawn, pipe, the protocol's Hello (its
 version checked), exit detection, grace-then-kill, reaping, the message a person reads when
 it dies - and a fresh warm worker in its place. `Engine` is the one way to start long work,
@@ -37,6 +43,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from engine import protocol
 from engine.tasks import TASKS, plain_arguments
+from engine.training.backends import BACKEND_TITLES, DEFAULT_BACKEND, unavailable_reason
 
 TRAINING, INSPECTION = "training", "inspection"
 ROLES = (TRAINING, INSPECTION)
@@ -87,12 +94,16 @@ class WorkerProcess(QObject):
     died = Signal(str, object)         # the message a person reads, the exit code
 
     def __init__(self, role: str, parent: QObject | None = None,
-                 target: Callable | None = None):
+                 target: Callable | None = None, backend: str | None = None):
         super().__init__(parent)
         self.role = role
         self.target = target  # tests start workers of other versions this way
+        self.requested_backend = backend  # KERAS_BACKEND for the worker; None: the environment's
+        # The Engine's name for it: "training" for the default backend, "training-jax", ...
+        self.key = role if backend in (None, DEFAULT_BACKEND) else f"{role}-{backend}"
+        self.title = role if self.key == role else f"{role} ({BACKEND_TITLES.get(backend, backend)})"
         self.state = NOT_STARTED
-        self.backend: str | None = None
+        self.backend: str | None = None   # the backend it really loaded (its Ready says)
         self.warm_seconds: float | None = None
         self.restart = True
         self.max_messages_per_tick = MAX_MESSAGES_PER_TICK
@@ -121,15 +132,17 @@ class WorkerProcess(QObject):
         """Spawn the worker if none is running (it warms up by itself)."""
         if self._process is not None or self._refused:
             return
+        arguments: tuple = ()
         if self.target is None:
             from engine.worker import serve
             target = serve
+            arguments = () if self.requested_backend is None else (self.requested_backend,)
         else:
             target = self.target
         context = multiprocessing.get_context("spawn")
         mine, theirs = context.Pipe(duplex=True)
-        process = context.Process(target=target, args=(theirs, self.role),
-                                  name=f"cnn-studio-{self.role}", daemon=True)  # dies with the app
+        process = context.Process(target=target, args=(theirs, self.role, *arguments),
+                                  name=f"cnn-studio-{self.key}", daemon=True)  # dies with the app
         process.start()
         # Only the worker holds its end now: when it dies, reading ends (EOF) instead of
         # waiting forever for the rest of a half-written message.
@@ -137,7 +150,7 @@ class WorkerProcess(QObject):
         self._process, self._connection = process, mine
         self._outbox = queue.Queue()
         threading.Thread(target=_send_loop, args=(self._outbox, mine), daemon=True,
-                         name=f"{self.role}-sender").start()
+                         name=f"{self.key}-sender").start()
         self._spawned_at = time.monotonic()
         self._set_state(STARTING)
         self._timer.start()
@@ -191,10 +204,10 @@ class WorkerProcess(QObject):
         if self._process is not process:
             return  # refused (another version) or ended by a handler
         if exitcode is not None and drained_all:
-            self._worker_died(death_message(self.role, exitcode), exitcode)
+            self._worker_died(death_message(self.title, exitcode), exitcode)
         elif self._hello is None and time.monotonic() - self._spawned_at > HELLO_TIMEOUT_S:
             self._process.kill()
-            self._worker_died(f"The {self.role} process did not start within "
+            self._worker_died(f"The {self.title} process did not start within "
                               f"{HELLO_TIMEOUT_S:g} s and was ended.", None)
 
     def _drain(self) -> bool:
@@ -221,6 +234,11 @@ class WorkerProcess(QObject):
                 self._refuse(str(error))
                 return True
             if isinstance(message, protocol.Ready):
+                wanted = self.requested_backend
+                if wanted is not None and message.backend != wanted:
+                    self._refuse(f"it loaded Keras with the {message.backend} backend instead "
+                                 f"of {wanted}")
+                    return True
                 self.backend, self.warm_seconds = message.backend, message.seconds
                 self._set_state(READY)
                 self.ready.emit()
@@ -230,7 +248,7 @@ class WorkerProcess(QObject):
 
     def _refuse(self, reason: str) -> None:
         """A worker that does not speak this app's protocol: end it and say why, once."""
-        self._refused = f"Cannot use the {self.role} process: {reason}."
+        self._refused = f"Cannot use the {self.title} process: {reason}."
         if self._process is not None:
             self._process.kill()
         self._forget(kill_after=0.0)
@@ -351,13 +369,29 @@ class Engine(QObject):
         self._thread_timer = QTimer(self)
         self._thread_timer.setInterval(POLL_INTERVAL_MS)
         self._thread_timer.timeout.connect(self._finish_threads)
+        # By key: "training" (the default backend, TensorFlow), "inspection", and one
+        # "training-<backend>" per other backend a run has asked for.
         self.workers: dict[str, WorkerProcess] = {}
         for role in ROLES:
-            worker = WorkerProcess(role, self, target=(targets or {}).get(role))
-            worker.received.connect(self._received)
-            worker.died.connect(lambda message, exitcode, role=role: self._died(role, message, exitcode))
-            worker.state_changed.connect(lambda state, role=role: self.worker_state_changed.emit(role, state))
-            self.workers[role] = worker
+            backend = DEFAULT_BACKEND if role == TRAINING else None
+            self._add_worker(WorkerProcess(role, self, target=(targets or {}).get(role),
+                                           backend=backend))
+
+    def _add_worker(self, worker: WorkerProcess) -> WorkerProcess:
+        key = worker.key
+        worker.received.connect(self._received)
+        worker.died.connect(lambda message, exitcode, key=key: self._died(key, message, exitcode))
+        worker.state_changed.connect(lambda state, key=key: self.worker_state_changed.emit(key, state))
+        self.workers[key] = worker
+        return worker
+
+    def training_worker(self, backend: str | None = None) -> WorkerProcess:
+        """The training worker for a Keras backend (None: the default, TensorFlow); one for
+        another backend is made (not started) the first time it is asked for, then kept."""
+        if backend in (None, DEFAULT_BACKEND):
+            return self.workers[TRAINING]
+        known = self.workers.get(f"{TRAINING}-{backend}")
+        return known or self._add_worker(WorkerProcess(TRAINING, self, backend=backend))
 
     def warm_up(self) -> None:
         """Start the workers now, so Keras loads while the user reads the canvas: training
@@ -378,22 +412,30 @@ class Engine(QObject):
 
     def start(self, kind: str, arguments: dict | None = None, *, on_done=None, on_error=None,
               on_progress=None, on_event=None, on_cancelled=None, supersede: str | None = None,
-              owner: QObject | None = None) -> Job:
+              owner: QObject | None = None, backend: str | None = None) -> Job:
         """Run the task `kind` in its warm worker; the callbacks run on the GUI thread (none
-        after `owner`, a widget, has been deleted). Raises ValueError/TypeError for an
-        unknown task or wrong arguments (a bug)."""
+        after `owner`, a widget, has been deleted). `backend`: for a training task, the Keras
+        backend of the worker it runs in (None: the default); `job.role` names that worker.
+        Raises ValueError/TypeError for an unknown task or wrong arguments (a bug)."""
         plain = plain_arguments(kind, dict(arguments or {}))
         role = TASKS[kind].worker
+        unavailable = None
+        if role == TRAINING and backend not in (None, DEFAULT_BACKEND):
+            # Not installed: the job fails with the pip command; no process is started.
+            unavailable = unavailable_reason(backend, in_app=True)
+            if unavailable is None:
+                role = self.training_worker(backend).key
         job = Job(self, next(self._ids), kind, role, {
             "done": on_done, "error": on_error, "progress": on_progress, "event": on_event,
             "cancelled": on_cancelled}, supersede, owner)
         if role == HERE:
             return self._start_here(job, plain)
         worker = self.workers[role]
-        refused = worker.refused_reason()
+        refused = unavailable or worker.refused_reason()
         if refused:
             job.done = True
-            QTimer.singleShot(0, lambda: job._call("error", JobFailure(refused, crashed=True)))
+            failure = JobFailure(refused, crashed=unavailable is None)
+            QTimer.singleShot(0, lambda: job._call("error", failure))
             return job
         if supersede is not None:  # the older job's answer is not wanted any more
             for old in list(self._jobs.values()):

@@ -25,7 +25,9 @@ from engine.graph.spec import NetworkSpec, readable_json
 from engine.graph.validate import ERROR, Diagnostic, validate
 from engine.paths import input_file, input_folder, output_file, output_folder
 from engine.templates import list_templates, load_template
-from engine.training.config import LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, Augmentation, TrainingConfig
+from engine.training.backends import environment_backend, unavailable_reason
+from engine.training.config import (BACKENDS, LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, Augmentation,
+                                    TrainingConfig)
 from engine.training.progress import ProgressPrinter
 from engine.training.runs import RunFolder, default_runs_root, list_runs
 from engine.training.session import run_training
@@ -109,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (fast on GPUs)")
     train.add_argument("--strategy", default="default", choices=STRATEGIES,
                        help="mirrored: all visible GPUs (TensorFlow)")
+    train.add_argument("--backend", default=None, choices=BACKENDS, help="the Keras backend "
+                       "(default: KERAS_BACKEND if set, else tensorflow); jax needs "
+                       "pip install \"cnn-studio[jax]\"")
     train.add_argument("--max-samples", type=int, default=None, help="use at most this many images")
     train.add_argument("--seed", type=int, default=0)
     _add_path(train, "--weights", check=_weights_path, metavar="PATH", help="fine-tune: start "
@@ -367,22 +372,42 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    backend = _use_backend(args.backend)  # before anything loads Keras (and TensorFlow)
     spec = _load_source(args)
     default_rate = 0.01 if args.optimizer.startswith("sgd") else 0.001
     config = TrainingConfig(
         dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr or default_rate, schedule=args.schedule,
         loss=args.loss, early_stopping=args.early_stopping, mixed_precision=args.mixed_precision,
-        strategy=args.strategy, max_samples=args.max_samples, seed=args.seed,
+        strategy=args.strategy, backend=backend, max_samples=args.max_samples, seed=args.seed,
         augmentation=Augmentation.default_on() if args.augment else Augmentation(),
         initial_weights=str(Path(args.weights).resolve()) if args.weights else None)
     runs_root = Path(args.out) if args.out else default_runs_root(None if args.template else args.project)
     return _train_with_progress(lambda **hooks: run_training(spec, config, runs_root=runs_root, **hooks))
 
 
+def _use_backend(asked: str | None) -> str:
+    """Make `asked` (None: KERAS_BACKEND's, else TensorFlow) the backend Keras loads with;
+    ProjectError (one line, exit 2) when it is not installed, or when Keras is already loaded
+    here with another backend."""
+    backend = asked or environment_backend()
+    reason = unavailable_reason(backend)
+    if reason is not None:
+        raise ProjectError(reason)
+    keras = sys.modules.get("keras")
+    if keras is None:
+        os.environ["KERAS_BACKEND"] = backend
+    elif keras.backend.backend() != backend:
+        raise ProjectError(f"Keras is already loaded in this process with the "
+                           f"{keras.backend.backend()} backend; run `cnn-studio train --backend "
+                           f"{backend}` in a new process.")
+    return backend
+
+
 def _resume(args: argparse.Namespace) -> int:
     folder = RunFolder(Path(args.run_dir))
     spec, config = folder.spec(), folder.config()
+    _use_backend(config.backend)  # a run continues on the backend it started with
     return _train_with_progress(lambda **hooks: run_training(spec, config, resume_dir=folder.path, **hooks))
 
 

@@ -1,11 +1,16 @@
 """A warm engine worker: a long-lived process that loads Keras once, then runs job after job.
 
-`serve(connection, role)` is the spawned process's entry point. It says Hello (the protocol
-version) at once, loads Keras and warms up (`engine.tasks.warm_up`), says Ready, then runs
-the jobs it is sent, one at a time, in order. A reader thread takes messages while a job runs,
-so stop / pause / cancel reach a running job and a newer job can supersede a queued one; a
-sender thread writes outgoing messages, so a slow app never holds training up. When the app
-goes away (the pipe closes), running work is stopped and the process exits.
+`serve(connection, role, backend)` is the spawned process's entry point. It says Hello (the
+protocol version) at once, loads Keras and warms up (`engine.tasks.warm_up`), says Ready (with
+the Keras backend it really loaded), then runs the jobs it is sent, one at a time, in order.
+Keras picks its backend when it is first imported, so a worker is of one backend for its
+whole life: `backend` sets KERAS_BACKEND before that import (None keeps the environment's),
+and a training job whose settings ask for another backend is refused with a message.
+
+A reader thread takes messages while a job runs, so stop / pause / cancel reach a running job
+and a newer job can supersede a queued one; a sender thread writes outgoing messages, so a
+slow app never holds training up. When the app goes away (the pipe closes), running work is
+stopped and the process exits.
 
 Qt-free: this runs in the worker, and in tests without a window.
 """
@@ -39,6 +44,7 @@ class WorkerLoop:
     def __init__(self, connection, role: str):
         self.connection = connection
         self.role = role
+        self.backend: str | None = None  # the Keras backend, once warm
         self.outbox: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.waiting: deque[_Job] = deque()
@@ -170,6 +176,7 @@ class WorkerLoop:
             task = TASKS.get(submit.kind)
             if task is None:
                 raise ProjectError(f"This engine has no task {submit.kind!r}.")
+            self._check_backend(submit)
             result = task.run(job.context, **submit.arguments)
             reply = (protocol.Cancelled(submit.job_id) if job.context.cancel_requested.is_set()
                      else protocol.Done(submit.job_id, result))
@@ -183,9 +190,36 @@ class WorkerLoop:
             self.running = None
         self.send(reply)
 
+    def _check_backend(self, submit: protocol.Submit) -> None:
+        """A run trains on the backend its settings name, or not at all: a worker cannot
+        change its Keras backend (the app sends each run to a worker of its backend)."""
+        wanted = _job_backend(submit)
+        if wanted is not None and self.backend is not None and wanted != self.backend:
+            raise ProjectError(f"This run's settings ask for the {wanted} backend, but this "
+                               f"training process runs Keras on {self.backend}.")
 
-def serve(connection, role: str = "inspection") -> None:
-    """The worker process: Hello, warm up, Ready, then jobs until Quit or the app goes away."""
+
+def _job_backend(submit: protocol.Submit) -> str | None:
+    """The backend a training job's settings name (a resumed run's: its config.json)."""
+    if submit.kind == "train":
+        config = submit.arguments.get("config")
+        return config.get("backend", "tensorflow") if isinstance(config, dict) else None
+    if submit.kind == "resume":
+        from engine.training.backends import run_backend
+
+        return run_backend(submit.arguments.get("run_dir"))
+    return None
+
+
+def serve(connection, role: str = "inspection", backend: str | None = None) -> None:
+    """The worker process: Hello, warm up, Ready, then jobs until Quit or the app goes away.
+    `backend`: the Keras backend to load ("tensorflow", "jax"); None keeps KERAS_BACKEND."""
+    if backend is not None:
+        os.environ["KERAS_BACKEND"] = backend  # before Keras is first imported, below
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        # JAX takes 75% of a GPU's memory up front by default; the TensorFlow workers beside
+        # this one need theirs: take it as it is needed instead.
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     # Ctrl+C in the terminal that started the app reaches the worker too: the app decides.
@@ -200,8 +234,8 @@ def serve(connection, role: str = "inspection") -> None:
     try:
         from engine.tasks import warm_up
 
-        backend = warm_up(role)
-        loop.send(protocol.Ready(backend, round(time.perf_counter() - started, 3)))
+        loop.backend = warm_up(role)
+        loop.send(protocol.Ready(loop.backend, round(time.perf_counter() - started, 3)))
         while (job := loop.next_job()) is not None:
             loop.run(job)
     finally:

@@ -1,17 +1,19 @@
 """The Train panel's hyperparameter form, in two columns: the data and the length of the run
 on the left, the optimisation on the right. Fields that only matter for some choices
-(momentum, the step schedule's period, patience) show only then."""
+(momentum, the step schedule's period, patience) show only then. The Backend choice offers
+JAX only when it is installed (found without importing it); otherwise its tooltip says how."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLocale, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QWidget
 
 from engine.errors import ProjectError
-from engine.training.config import LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, TrainingConfig
+from engine.training.backends import BACKEND_TITLES, DEFAULT_BACKEND, unavailable_reason
+from engine.training.config import BACKENDS, LOSSES, OPTIMIZERS, SCHEDULES, STRATEGIES, TrainingConfig
 from desktop.panels.training_widgets import select_data, titled_combo
 from desktop.widgets import DoubleSpinBox, SpinBox
 
@@ -22,6 +24,9 @@ SCHEDULE_TITLES = {"constant": "Constant", "cosine": "Cosine decay to 0",
 LOSS_TITLES = {"crossentropy": "Cross-entropy", "mean_squared_error": "Mean squared error"}
 STRATEGY_TITLES = {"default": "One device", "mirrored": "Mirrored (all GPUs)"}
 MOMENTUM_OPTIMIZERS = ("sgd_momentum", "rmsprop")
+BACKEND_HELP = ("Backend: the Keras backend the network trains on. TensorFlow's engine is warm at once; "
+                "the first JAX run starts a JAX process (several seconds), later ones reuse it. "
+                "run.json records the backend a run used.")
 
 
 def _form() -> QFormLayout:
@@ -50,7 +55,13 @@ class SettingsForm(QGroupBox):
         self.early_row.addWidget(self.early_check)
         self.early_row.addWidget(self.patience_spin, 1)
         self.left.addRow(self.early_row)
-        self.left.addRow(self.mixed_check)
+        # How it computes, on one line (a row more would not fit a 1280x800 window): mixed
+        # precision, and the Keras backend ("TensorFlow", "JAX") at the end of the line.
+        self.compute_row = QHBoxLayout()
+        self.compute_row.addWidget(self.mixed_check)
+        self.compute_row.addStretch(1)
+        self.compute_row.addWidget(self.backend_combo)
+        self.left.addRow(self.compute_row)
         for label, field in (("Optimizer", self.optimizer_combo),
                              ("Momentum", self.momentum_spin),
                              ("Learning rate", self.learning_rate_edit),
@@ -117,7 +128,32 @@ class SettingsForm(QGroupBox):
         self.mixed_check.setToolTip("Compute in float16 on GPUs that support it (faster, less "
                                     "memory); weights stay float32.")
         self.strategy_combo = titled_combo(STRATEGIES, STRATEGY_TITLES)
+        self.backend_combo = self._backend_combo()
         self.set_config(TrainingConfig())
+
+    @staticmethod
+    def _backend_combo():
+        """TensorFlow and JAX; one that is not installed is shown greyed out, its tooltip
+        naming the pip command."""
+        combo = titled_combo(BACKENDS, BACKEND_TITLES)
+        combo.setAccessibleName("Backend")
+        # As wide as "TensorFlow" (the list shows "JAX (not installed)" in full).
+        combo.setMinimumContentsLength(len(BACKEND_TITLES[DEFAULT_BACKEND]))
+        missing = []
+        for index, backend in enumerate(BACKENDS):
+            reason = unavailable_reason(backend, in_app=True)
+            if reason is None:
+                continue
+            missing.append(reason)
+            combo.model().item(index).setEnabled(False)
+            combo.setItemText(index, f"{BACKEND_TITLES[backend]} (not installed)")
+            combo.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
+        combo.setToolTip(" ".join([BACKEND_HELP, *missing]))
+        return combo
+
+    def backend_available(self, backend: str) -> bool:
+        index = self.backend_combo.findData(backend)
+        return index >= 0 and self.backend_combo.model().item(index).isEnabled()
 
     def _connect(self) -> None:
         for spin in (self.epochs_spin, self.batch_spin, self.patience_spin, self.step_spin,
@@ -125,7 +161,7 @@ class SettingsForm(QGroupBox):
                      self.max_samples_spin):
             spin.valueChanged.connect(self._changed)
         for combo in (self.optimizer_combo, self.schedule_combo, self.loss_combo,
-                      self.strategy_combo):
+                      self.strategy_combo, self.backend_combo):
             combo.currentIndexChanged.connect(self._changed)
         for check in (self.early_check, self.mixed_check):
             check.toggled.connect(self._changed)
@@ -160,6 +196,9 @@ class SettingsForm(QGroupBox):
         self.max_samples_spin.setValue(config.max_samples or 0)
         self.mixed_check.setChecked(config.mixed_precision)
         select_data(self.strategy_combo, config.strategy)
+        # A backend not installed here (settings from another machine) trains on the default.
+        select_data(self.backend_combo, config.backend if self.backend_available(config.backend)
+                    else DEFAULT_BACKEND)
 
     def values(self) -> dict:
         """The fields as TrainingConfig keyword arguments; ProjectError when one is not valid."""
@@ -181,6 +220,7 @@ class SettingsForm(QGroupBox):
             "max_samples": self.max_samples_spin.value() or None, "seed": self.seed_spin.value(),
             "mixed_precision": self.mixed_check.isChecked(),
             "strategy": self.strategy_combo.currentData(),
+            "backend": self.backend_combo.currentData(),
         }
 
     def load_options(self, test_fraction: float) -> dict:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from engine.errors import ProjectError
+from engine.training.backends import BACKENDS  # Keras backends a run can train on
 
 OPTIMIZERS = ("adam", "sgd", "sgd_momentum", "rmsprop")
 SCHEDULES = ("constant", "cosine", "step")
@@ -52,12 +53,17 @@ class TrainingConfig:
     seed: int = 0
     mixed_precision: bool = False
     strategy: str = "default"
+    # The Keras backend: "tensorflow" or "jax" (a worker started with KERAS_BACKEND).
+    backend: str = "tensorflow"
     augmentation: Augmentation = field(default_factory=Augmentation)
     gradient_norms: bool = True     # per-layer gradient norms each epoch (vanishing gradients)
     kernel_snapshots: bool = True   # conv kernels each epoch (watch filters form)
     # Fine-tuning: a run folder or .keras file whose weights the network starts from, layer
     # by layer where names and shapes match (engine.weights); None starts from scratch.
     initial_weights: str | None = None
+    # Batches per call of Keras' compiled training function; None: chosen per run from the
+    # network's cost (engine.training.speed), shown in the started event and run.json.
+    steps_per_execution: int | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -93,8 +99,14 @@ class TrainingConfig:
         if self.initial_weights is not None and not (isinstance(self.initial_weights, str)
                                                      and self.initial_weights.strip()):
             found.append("initial weights must name a run folder or a .keras file.")
+        if self.steps_per_execution is not None and not (1 <= self.steps_per_execution <= 1024):
+            found.append("steps per execution must be between 1 and 1024, or empty (automatic).")
         if self.strategy not in STRATEGIES:
             found.append(f"strategy must be one of {', '.join(STRATEGIES)} (got {self.strategy!r}).")
+        if self.backend not in BACKENDS:
+            found.append(f"backend must be one of {', '.join(BACKENDS)} (got {self.backend!r}).")
+        elif self.strategy == "mirrored" and self.backend != "tensorflow":
+            found.append("the mirrored strategy needs the TensorFlow backend.")
         return found
 
     def to_dict(self) -> dict:
@@ -125,7 +137,7 @@ class TrainingConfig:
 
 
 def _same_kind(value: Any, default: Any, name: str) -> bool:
-    if name == "max_samples":
+    if name in ("max_samples", "steps_per_execution"):
         return value is None or (isinstance(value, int) and not isinstance(value, bool))
     if name == "initial_weights":
         return value is None or isinstance(value, str)
