@@ -45,6 +45,9 @@ class Started:
     total_params: int
     notes: list                  # things the user should know (batch > dataset, ...)
     initial_weights: dict | None = None  # fine-tuning: engine.weights.WeightTransfer.to_dict()
+    # What the loop chose to train fast and why: steps_per_execution (+ why), jit_compile,
+    # backend, devices, cpu_threads (Trainer.speed_choices)
+    speed: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from engine.training.compatibility import output_mismatch
 from engine.training.config import TrainingConfig
 from engine.training.devices import list_devices
 from engine.training.runs import RunFolder
+from engine.training.speed import StepsChoice, choose_steps_per_execution
 
 NETWORK_NAME = "network"
 ADAPT_SAMPLE_SIZE = 2000  # images Normalization measures: its mean/variance settle long before
@@ -46,6 +47,7 @@ class Trainer:
         self.notes: list[str] = []
         self.devices: list[str] = []
         self.weights_transfer = None  # engine.weights.WeightTransfer when fine-tuning
+        self._steps_choice: StepsChoice | None = None
 
     # -- setting up --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -62,7 +64,9 @@ class Trainer:
             self._load_initial_weights()
             self.model = self._with_augmentation(self.network)
             self.model.compile(optimizer=self._optimizer(), loss=self._loss(),
-                               metrics=[self._accuracy()])
+                               metrics=[self._accuracy()],
+                               steps_per_execution=self.steps_choice().steps)
+            self._compile_augmentation_on_jax()
 
     def _adapt_to_data(self) -> None:
         """Blocks that measure the training images (Normalization's mean and variance) do it
@@ -108,6 +112,8 @@ class Trainer:
             except Exception as error:  # noqa: BLE001
                 raise ProjectError(f"Cannot load the checkpoint {checkpoint}: {error}") from None
         self.network = self._network_of(self.model)
+        self.model.steps_per_execution = self.steps_choice().steps  # as a new run would
+        self._compile_augmentation_on_jax()
         self.initial_epoch = epochs_completed
 
     def _check_graph(self) -> None:
@@ -175,6 +181,14 @@ class Trainer:
         except ValueError:
             raise ProjectError("The checkpoint does not contain a CNN Studio network.") from None
 
+    def steps_choice(self) -> StepsChoice:
+        """How many batches Keras runs per call (engine.training.speed), decided once a run."""
+        if self._steps_choice is None:
+            self._steps_choice = choose_steps_per_execution(
+                infer(self.spec).total_macs, self.config.batch_size, self._steps_per_epoch(),
+                self.config.steps_per_execution)
+        return self._steps_choice
+
     def _steps_per_epoch(self) -> int:
         return max(1, math.ceil(len(self.data.x_train) / self.config.batch_size))
 
@@ -222,7 +236,20 @@ class Trainer:
             backend=self.backend, dataset=self.data.describe(), config=self.config.to_dict(),
             run_dir=str(run_dir), initial_epoch=initial_epoch, epochs=self.config.epochs,
             steps_per_epoch=self._steps_per_epoch(), total_params=info.total_params,
-            notes=list(self.notes), initial_weights=self.weights_from())
+            notes=list(self.notes), initial_weights=self.weights_from(),
+            speed=self.speed_choices())
+
+    def speed_choices(self) -> dict:
+        """What this run chose to train fast, and why: the started event and run.json."""
+        jit = bool(self.model.jit_compile)
+        return {**self.steps_choice().to_dict(), "jit_compile": jit,
+                "jit_why": ("the train step is compiled with XLA (Keras does so on JAX, and "
+                            "with TensorFlow on GPUs)" if jit else
+                            "Keras uses XLA with TensorFlow only on GPUs; on a CPU it is slower "
+                            "(benchmarks/bench_training.py --expert measures both)"),
+                "backend": self.backend, "devices": self.devices or list_devices(),
+                "cpu_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else os.cpu_count()}
 
     def fit(self, folder: RunFolder, state, emit, should_stop, should_pause) -> None:
         data, config = self.data, self.config
@@ -246,6 +273,21 @@ class Trainer:
                        epochs=config.epochs, initial_epoch=self.initial_epoch,
                        batch_size=min(config.batch_size, len(data.x_train)), shuffle=True,
                        verbose=0, callbacks=callbacks)
+
+    def _compile_augmentation_on_jax(self) -> None:
+        """Keras marks its random shift/rotation/zoom layers as not compilable (a TensorFlow
+        limit), and on JAX one such layer makes the whole step run op by op: 5-9x slower.
+        Under jax.jit they compile and take ~1 ms a batch; Keras falls back (with a warning)
+        if another layer cannot."""
+        if self.backend != "jax" or self.model.jit_compile:
+            return
+        layers = self.keras.layers
+        random_layers = (layers.RandomTranslation, layers.RandomRotation, layers.RandomZoom,
+                         layers.RandomFlip)
+        for layer in self.model._flatten_layers():
+            if isinstance(layer, random_layers):
+                layer.supports_jit = True
+        self.model.jit_compile = True
 
     def targets(self, labels: np.ndarray) -> np.ndarray:
         """Labels as the loss wants them: class indices, or one-hot rows for squared error."""

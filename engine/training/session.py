@@ -73,6 +73,7 @@ def run_training(spec: NetworkSpec, config: TrainingConfig, emit: Emit | None = 
                      "started_at": time.strftime("%Y-%m-%d %H:%M:%S")}
             if trainer.weights_from() is not None:  # fine-tuning: where its weights came from
                 start["weights_from"] = trainer.weights_from()
+            start["speed"] = trainer.speed_choices()
             folder.write_start(spec, config, start)
         emit(trainer.started_event(folder.path, state.epochs_completed))
         trainer.fit(folder, state, emit, should_stop, should_pause)

@@ -489,3 +489,15 @@ def test_monitor_never_imports_tensorflow():
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_how_the_run_trains_fast_is_shown_with_the_reason(monitor):
+    started = {**event_stream()[0], "speed": {
+        "steps_per_execution": 10, "why": "a step takes about 10 ms, so 10 steps per call",
+        "jit_compile": False, "backend": "tensorflow", "devices": ["CPU"], "cpu_threads": 2}}
+    feed(monitor, [started])
+    assert monitor.speed_label.text() == ("Runs as: 10 batches per call · XLA off · tensorflow · "
+                                          "CPU · 2 CPU threads")
+    assert "10 ms" in monitor.speed_label.toolTip() and not monitor.speed_label.isHidden()
+    feed(monitor, [event_stream()[0]])  # a run from an older engine says nothing about it
+    assert monitor.speed_label.isHidden()

@@ -162,7 +162,8 @@ class PauseOnce:
 
 def test_paused_time_is_left_out_of_timings_and_eta(tmp_path):
     record = Recorder()
-    config = TrainingConfig(epochs=3, **QUICK)
+    # One batch per call, so the pause check below counts batches.
+    config = TrainingConfig(epochs=3, steps_per_execution=1, **QUICK)
     steps = 280 // 32 + 1  # digits capped at 400 images: 280 train images, batches of 32
     pause = PauseOnce(at_check=steps + 4, seconds=1.0)  # mid-epoch 2: epoch 1 also traces
     result = run_training(tiny_cnn(), config, record, should_pause=pause, runs_root=tmp_path)

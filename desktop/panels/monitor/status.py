@@ -31,6 +31,8 @@ class RunStatus:
         self.is_error = False
         self.phase: str | None = None            # what the run does before `started`
         self.notes: list[str] = []
+        self.speed = ""                          # how the run trains fast (started event)
+        self.speed_why = ""
         self.progress = 0.0
         self._last_batch: dict | None = None
         self._last_epoch: dict | None = None
@@ -118,6 +120,7 @@ class RunStatus:
     def _on_started(self, event: dict) -> None:
         initial, total = int(event.get("initial_epoch") or 0), self.history.total_epochs
         self.notes = [str(note) for note in event.get("notes") or []]
+        self.speed, self.speed_why = speed_text(event.get("speed"))
         dataset = event.get("dataset") or {}
         name = dataset.get("name") if isinstance(dataset, dict) else None
         self.status = (f"Resuming after epoch {initial} of {total}" if initial else
@@ -183,3 +186,19 @@ class RunStatus:
         waited = finite(batch_event.get("time")) - finite(last.get("time"))
         waited -= self._paused_after_epoch  # a pause does not bring the end closer
         return max(0.0, float(last["eta"]) - (0.0 if math.isnan(waited) else waited))
+
+
+def speed_text(speed: dict | None) -> tuple[str, str]:
+    """One line on how the run trains fast (batches per call, XLA, backend, devices,
+    threads) and, for its tooltip, why the loop chose so many batches per call."""
+    if not isinstance(speed, dict):
+        return "", ""
+    steps = speed.get("steps_per_execution") or 1
+    devices = ", ".join(str(d) for d in speed.get("devices") or []) or "?"
+    parts = [f"{int(steps)} batch{'' if int(steps) == 1 else 'es'} per call", "XLA on" if speed.get("jit_compile")
+             else "XLA off", str(speed.get("backend") or "?"), devices]
+    if speed.get("cpu_threads"):
+        parts.append(plural(int(speed["cpu_threads"]), "CPU thread"))
+    why = [f"Batches per call: {speed['why']}." if speed.get("why") else "",
+           f"XLA: {speed['jit_why']}." if speed.get("jit_why") else ""]
+    return "Runs as: " + " · ".join(parts), "\n".join(line for line in why if line)

@@ -19,6 +19,7 @@ event's progress (desktop/panels/monitor/status.py).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.models.run_history import RunHistory
@@ -76,8 +77,14 @@ class TrainingMonitor(QWidget):
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes_label.setStyleSheet(f"color: {severity_color(WARNING).name()};")
         self.notes_label.hide()
+        # How the loop runs this network fast, and why (hover): the started event's `speed`.
+        self.speed_label = QLabel()
+        self.speed_label.setWordWrap(True)
+        self.speed_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.speed_label.hide()
         layout.addWidget(self.status_label)
         layout.addWidget(self.notes_label)
+        layout.addWidget(self.speed_label)
         layout.addWidget(self.progress)
 
         self.curves_view = CurvesView()
@@ -208,6 +215,9 @@ class TrainingMonitor(QWidget):
             self.progress.setRange(0, maximum)
         self.notes_label.setText(self.notes_text())
         self.notes_label.setVisible(bool(status.notes))
+        self.speed_label.setText(status.speed)
+        self.speed_label.setToolTip(status.speed_why)
+        self.speed_label.setVisible(bool(status.speed))
         self.progress.setValue(round(1000 * min(max(status.progress, 0.0), 1.0)))
         self.curves_view.refresh()
         self.gradients_view.refresh(self.history)
