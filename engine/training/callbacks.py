@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 
 import keras
@@ -12,6 +13,7 @@ import numpy as np
 from engine.deep_graphs import load_keras_model
 from engine.blocks.catalog import block_of_layer, kernels_as_conv
 from engine.training import events
+from engine.training.checkpoints import CheckpointWriter, assign_values, host_values
 from engine.training.gradients import GradientProbe
 
 # Seconds between batch events: at most ~20 a second. CNN_STUDIO_BATCH_EVENT_INTERVAL=0 sends
@@ -20,8 +22,17 @@ BATCH_EVENT_INTERVAL = float(os.environ.get("CNN_STUDIO_BATCH_EVENT_INTERVAL", "
 PAUSE_POLL = 0.05
 # Checkpoints cost a model.save(); write one at most every MIN_CHECKPOINT_INTERVAL seconds and
 # keep their share of the time near 3%. In between, the last completed epoch is kept in memory.
+# The training thread only copies the variables to host memory; a CheckpointWriter saves them
+# on its own thread (engine.training.checkpoints), so the share is of the writer's CPU time.
 MIN_CHECKPOINT_INTERVAL = 5.0
 CHECKPOINT_TIME_SHARE = 0.03
+# Above this many bytes of weights and optimizer state, checkpoints are saved on the training
+# thread: the writer's own copy of the model would double the memory a big network takes.
+ASYNC_CHECKPOINT_MAX_BYTES = 1 << 30
+# Gradient norms and kernel snapshots: every epoch while they cost under 1% of the training
+# time; with short epochs, every k-th. The session's first two epochs (the first one compiles
+# the gradient probe) and the run's last epoch always have them.
+DIAGNOSTICS_TIME_SHARE = 0.01
 
 
 class StudioCallback(keras.callbacks.Callback):
@@ -61,9 +72,17 @@ class StudioCallback(keras.callbacks.Callback):
         self._epoch_times: list[float] = []
         self._last_checkpoint_time = time.perf_counter()
         self._last_checkpoint_cost = 0.0
-        self._snapshot = None  # (epoch, model variables, optimizer variables) not yet on disk
-        self._checkpoint_uncommitted = False  # saved, but run.json still names the previous one
+        self._snapshot = None  # (epoch, model, optimizer variables) of the last complete epoch
+        self._drop_pending = False  # run.json names a new checkpoint: the older ones can go
+        # run.json is written by this thread and by the checkpoint writer's (its commit)
+        self._status_lock = threading.RLock()
+        self._writer: CheckpointWriter | None = None
+        self._writer_refused = False  # none can be made for this model: save on this thread
         self._gradient_probe = GradientProbe(network, loss_fn)
+        self._diagnostics_samples = 0
+        self._diagnostics_cost = 0.0     # seconds the last gradient norms + kernels took
+        self._last_diagnostics_time = 0.0
+        self._paused_at_diagnostics = 0.0
 
     # -- batches ---------------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
@@ -79,7 +98,11 @@ class StudioCallback(keras.callbacks.Callback):
             self.model.stop_training = True  # Keras finishes this batch, then stops
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches_done = batch + 1
+        # With steps_per_execution > 1 Keras calls this once per call of its training function,
+        # with the call's last step; the epoch's last call may name a step past the end.
+        batch = min(batch, self.steps_per_epoch - 1)
+        # Keras' callback pool may finish these out of order (seen on JAX): keep the furthest.
+        self._batches_done = max(self._batches_done, batch + 1)
         now = time.perf_counter()
         last_of_epoch = batch + 1 == self.steps_per_epoch
         # Reading the logs waits for the device; do it only when an event is due (~20/s).
@@ -124,7 +147,9 @@ class StudioCallback(keras.callbacks.Callback):
         epoch_time = self._epoch_seconds(time.perf_counter())
         self._epoch_times.append(epoch_time)
         number = epoch + 1
-        norms = self._gradient_norms() if self.config.gradient_norms else {}
+        diagnose = self._diagnostics_due(number)
+        started = time.perf_counter()
+        norms = self._gradient_norms() if self.config.gradient_norms and diagnose else {}
         record = {
             "epoch": number,
             "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),
@@ -134,7 +159,9 @@ class StudioCallback(keras.callbacks.Callback):
             "epoch_time": epoch_time,
             "samples_per_second": self.steps_per_epoch * self._full_batch / max(epoch_time, 1e-9),
         }
-        kernels = self._kernels() if self.config.kernel_snapshots else {}
+        kernels = self._kernels() if self.config.kernel_snapshots and diagnose else {}
+        if diagnose:
+            self._diagnosed(time.perf_counter() - started)
         self._commit(record, kernels)
         remaining = self.config.epochs - number
         average = sum(self._epoch_times) / len(self._epoch_times)
@@ -145,60 +172,189 @@ class StudioCallback(keras.callbacks.Callback):
             self.emit(events.make_event(events.FILTERS_SNAPSHOT, self.clock(), epoch=number,
                                         kernels=kernels))
 
+    def on_train_begin(self, logs=None):
+        self.folder.remove_unfinished_checkpoints()  # left by a crash (a resumed run)
+
+    def on_train_end(self, logs=None):
+        self._finish_checkpoints()
+
     def _commit(self, record: dict, kernels: dict) -> None:
-        """Checkpoint (when due), kernels, history, then run.json: the last write makes the
-        epoch count."""
+        """Kernels, history, then run.json: the last write makes the epoch count. The epoch's
+        checkpoint (when due) is saved before run.json when it is the session's first, else
+        in the background after it: its writer names it in run.json once it is on the disk."""
         folder, state = self.folder, self.state
         epoch = record["epoch"]
-        if self._checkpoint_due(epoch):
+        self._raise_write_error()  # a failed background write ends the run, as a failed save did
+        self._snapshot = (epoch, *self._copy_to_host())
+        due = self._checkpoint_due(epoch)
+        if due and self._last_checkpoint_cost == 0.0:
+            # The session's first, here: a run is resumable once its first epoch_ended is out
             self._save_checkpoint(epoch)
-        else:
-            self._snapshot = (epoch, _values(self.training_model.variables),
-                              _values(self.training_model.optimizer.variables))
+            due = False
+            if epoch < self.config.epochs:
+                self._checkpoint_writer()  # serialises the model's configuration: once, now
+        started = time.perf_counter()
         folder.save_kernels(epoch, kernels)
-        state.history = state.history[: state.epochs_completed] + [record]
-        folder.write_json("history.json", {"epochs": state.history})
-        state.epochs_completed = epoch
-        self._write_status()
+        if kernels:
+            self._diagnostics_cost += time.perf_counter() - started
+        with self._status_lock:
+            state.history = state.history[: state.epochs_completed] + [record]
+            folder.write_json("history.json", {"epochs": state.history})
+            state.epochs_completed = epoch
+            self._write_status()
+        if due:
+            self._checkpoint_in_background(epoch)
 
     def _checkpoint_due(self, epoch: int) -> bool:
         since = time.perf_counter() - self._last_checkpoint_time
         first_of_session = self._last_checkpoint_cost == 0.0  # any completed epoch is resumable
+        # The latest write's cost: the writer's CPU time once it has written, else this thread's
+        writer = self._writer
+        cost = (writer.last_cost if writer is not None and writer.last_cost
+                else self._last_checkpoint_cost)
         return (first_of_session or epoch >= self.config.epochs
-                or since >= max(MIN_CHECKPOINT_INTERVAL,
-                                self._last_checkpoint_cost / CHECKPOINT_TIME_SHARE))
+                or since >= max(MIN_CHECKPOINT_INTERVAL, cost / CHECKPOINT_TIME_SHARE))
 
     def _save_checkpoint(self, epoch: int) -> None:
+        """Save the training model as this epoch's checkpoint, here, on the training thread;
+        the next run.json write names it."""
         started = time.perf_counter()
         self.folder.save_checkpoint(self.training_model, epoch)
         self._last_checkpoint_time = time.perf_counter()
         self._last_checkpoint_cost = self._last_checkpoint_time - started
-        self._snapshot = None
-        self.state.checkpoint_epoch = epoch
-        self._checkpoint_uncommitted = True
+        with self._status_lock:
+            self.state.checkpoint_epoch = epoch
+            self._drop_pending = True
 
-    def _write_status(self) -> None:
-        state = self.state
-        best = max((e.get("val_accuracy") or 0.0) for e in state.history)
-        self.folder.write_status({**self.folder.status(), "epochs_completed": state.epochs_completed,
-                                  "checkpoint_epoch": state.checkpoint_epoch, "best_val_accuracy": best})
-        if self._checkpoint_uncommitted:  # run.json names the new one now: the old can go
-            self.folder.drop_checkpoints_except(state.checkpoint_epoch)
-            self._checkpoint_uncommitted = False
-
-    def roll_back_to_last_epoch(self) -> None:
-        """After a stop mid-epoch: put the weights of the last completed epoch back and
-        checkpoint them, so the run resumes exactly from there."""
-        if self._snapshot is not None:
-            epoch, weights, optimizer_state = self._snapshot
-            _assign(self.training_model.variables, weights)
-            _assign(self.training_model.optimizer.variables, optimizer_state)
+    def _checkpoint_in_background(self, epoch: int) -> None:
+        """Hand this epoch's host copy (the snapshot) to the writer. One write at a time: if
+        the previous one is still being written, this epoch is skipped rather than waited
+        for (the training thread never waits for the disk; the epoch stays in memory for a
+        stop, and the next epoch is due at once), except the run's last epoch, which waits."""
+        writer = self._checkpoint_writer()
+        if writer is not None and writer.busy:
+            if epoch < self.config.epochs:
+                return
+            writer.wait()
+            self._raise_write_error()
+            writer = self._checkpoint_writer()
+        _, weights, optimizer_state = self._snapshot
+        if writer is None:  # no writer for this model: save here, as before
             self._save_checkpoint(epoch)
             self._write_status()
+            return
+        self._last_checkpoint_time = time.perf_counter()
+        writer.submit(epoch, weights, optimizer_state)
+
+    def _checkpoint_writer(self) -> CheckpointWriter | None:
+        """The background writer, made at the first background checkpoint; None where there
+        can be none (a model too big to hold twice, one Keras cannot rebuild)."""
+        if self._writer is None and not self._writer_refused and self._snapshot is not None:
+            _, weights, optimizer_state = self._snapshot
+            if sum(a.nbytes for a in weights + optimizer_state) > ASYNC_CHECKPOINT_MAX_BYTES:
+                self._writer_refused = True
+            else:
+                try:
+                    self._writer = CheckpointWriter(self.folder, self.training_model,
+                                                    commit=self._place_written)
+                except Exception:  # noqa: BLE001 - a model Keras cannot serialise: save here
+                    self._writer_refused = True
+        writer = self._writer
+        return writer if writer is not None and not writer.unavailable else None
+
+    def _place_written(self, epoch: int, temporary) -> None:
+        """The writer's commit, on its thread, once the checkpoint is on the disk: rename it
+        into place and name it in run.json. The older checkpoint is deleted by the training
+        thread (its next run.json write, or the end of fitting): after a failure the session
+        writes run.json from a copy it read earlier, which must still name a file that is
+        there."""
+        with self._status_lock:
+            state = self.state
+            if epoch <= state.checkpoint_epoch or epoch > state.epochs_completed:
+                self.folder.discard_checkpoint(temporary)
+                return
+            self.folder.place_checkpoint(temporary, epoch)
+            state.checkpoint_epoch = epoch
+            self._drop_pending = True
+            self._write_status(drop_older=False)
+
+    def _raise_write_error(self) -> None:
+        error = self._writer.take_error() if self._writer is not None else None
+        if error is not None:
+            raise error
+
+    def _finish_checkpoints(self) -> None:
+        """The end of fitting (finished, stopped, early-stopped): wait for the write in
+        flight; then the last completed epoch is the checkpoint run.json names, and the
+        older ones go."""
+        writer = self._writer
+        if writer is not None:
+            writer.wait()
+            self._raise_write_error()
+        if self._snapshot is not None and not self.state.non_finite_loss:
+            epoch, weights, optimizer_state = self._snapshot
+            writer = self._checkpoint_writer()
+            if epoch > self.state.checkpoint_epoch and writer is not None:
+                writer.submit(epoch, weights, optimizer_state)
+                writer.wait()
+                self._raise_write_error()
+            if epoch > self.state.checkpoint_epoch:  # no writer: save here (after a stop the
+                # training model holds a part of the next epoch: put the epoch's values back)
+                assign_values(self.training_model.variables, weights)
+                assign_values(self.training_model.optimizer.variables, optimizer_state)
+                self._save_checkpoint(epoch)
+        with self._status_lock:
+            if self._drop_pending:
+                self._write_status()
+
+    def _write_status(self, drop_older: bool = True) -> None:
+        with self._status_lock:
+            state = self.state
+            best = max(((e.get("val_accuracy") or 0.0) for e in state.history), default=None)
+            self.folder.write_status({**self.folder.status(),
+                                      "epochs_completed": state.epochs_completed,
+                                      "checkpoint_epoch": state.checkpoint_epoch,
+                                      "best_val_accuracy": best})
+            if drop_older and self._drop_pending:  # run.json names the new one: the old can go
+                self.folder.drop_checkpoints_except(state.checkpoint_epoch)
+                self._drop_pending = False
+
+    def _copy_to_host(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The model's and the optimizer's variables as host arrays."""
+        model = self.training_model
+        return host_values(model.variables), host_values(model.optimizer.variables)
+
+    def roll_back_to_last_epoch(self) -> None:
+        """After a stop mid-epoch: put the weights of the last completed epoch back; its
+        checkpoint is on the disk and named (on_train_end), so the run resumes exactly from
+        there."""
+        self._finish_checkpoints()
+        if self._snapshot is not None:
+            _, weights, optimizer_state = self._snapshot
+            assign_values(self.training_model.variables, weights)
+            assign_values(self.training_model.optimizer.variables, optimizer_state)
         elif self.state.checkpoint_epoch:
             # The last completed epoch is the checkpoint itself: reload its weights.
             saved = load_keras_model(self.folder.checkpoint)
-            _assign(self.training_model.variables, _values(saved.variables))
+            assign_values(self.training_model.variables, host_values(saved.variables))
+
+    def _diagnostics_due(self, epoch: int) -> bool:
+        """Gradient norms and kernel snapshots this epoch? While they cost at most
+        DIAGNOSTICS_TIME_SHARE of the training time since the last ones (every epoch unless
+        epochs are short); the session's first two epochs and the run's last always."""
+        if self._diagnostics_samples < 2 or epoch >= self.config.epochs:
+            return True
+        since = (time.perf_counter() - self._last_diagnostics_time
+                 - (self._paused - self._paused_at_diagnostics))
+        return self._diagnostics_cost <= DIAGNOSTICS_TIME_SHARE * since
+
+    def _diagnosed(self, seconds: float) -> None:
+        """Gradient norms and kernels were taken this epoch, in `seconds` (the kernels' file
+        is added when written)."""
+        self._diagnostics_samples += 1
+        self._diagnostics_cost = seconds
+        self._last_diagnostics_time = time.perf_counter()
+        self._paused_at_diagnostics = self._paused
 
     def _gradient_norms(self) -> dict[str, float]:
         x, y = self.probe
@@ -234,15 +390,6 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
     to run off the training thread instead of stalling the loop every batch."""
 
     async_safe = True
-
-
-def _values(variables) -> list[np.ndarray]:
-    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
-
-
-def _assign(variables, values) -> None:
-    for variable, value in zip(variables, values):
-        variable.assign(value)
 
 
 def _number(value) -> float | None:

@@ -186,7 +186,7 @@ class Trainer:
         if self._steps_choice is None:
             self._steps_choice = choose_steps_per_execution(
                 infer(self.spec).total_macs, self.config.batch_size, self._steps_per_epoch(),
-                self.config.steps_per_execution)
+                self.config.steps_per_execution, self.config.strategy)
         return self._steps_choice
 
     def _steps_per_epoch(self) -> int:

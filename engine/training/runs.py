@@ -11,7 +11,10 @@ runs/<YYYYmmdd-HHMMSS>-<name>/
     model.keras       the trained network
     checkpoint-0007.keras  the last saved epoch (here 7), with optimizer state (what
                       `resume` uses); run.json names it, so a newer one that a full disk or a
-                      crash kept from being committed is ignored, and the older one stays
+                      crash kept from being committed is ignored, and the older one stays.
+                      A checkpoint is written to a hidden temporary file, fsynced, renamed into
+                      place (the folder fsynced too) and only then named in run.json; the one
+                      named before is deleted only after that (see write_checkpoint)
     kernels/          conv kernels after each epoch (epoch-0001.npz, ...)
     logs/             TensorBoard logs
 
@@ -27,8 +30,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +43,8 @@ import numpy as np
 
 from engine.deep_graphs import room_for
 from engine.errors import ProjectError, cannot_write
-from engine.graph.io import atomic_write_bytes, atomic_write_text, atomic_write_with, spec_from_json
+from engine.graph.io import (atomic_write_bytes, atomic_write_text, atomic_write_with,
+                             file_mode_for, spec_from_json)
 from engine.graph.spec import NetworkSpec, readable_json
 from engine.training.config import TrainingConfig
 
@@ -103,7 +109,7 @@ class RunFolder:
 
     def save_model(self, model, name: str) -> None:
         """model.save() into a temporary .keras file, then rename: never half a model."""
-        with room_for(len(model.layers)):  # Keras serialises the graph recursively
+        with room_for(layer_count(model)):  # Keras serialises the graph recursively
             atomic_write_with(self.path / name, lambda temporary: model.save(temporary),
                               suffix=".keras")
 
@@ -179,7 +185,53 @@ class RunFolder:
 
     def save_checkpoint(self, model, epoch: int) -> None:
         """Save beside the committed one; it counts once run.json names its epoch."""
-        self.save_model(model, self.checkpoint_path(epoch).name)
+        self.place_checkpoint(self.write_checkpoint(model, epoch), epoch)
+
+    def write_checkpoint(self, model, epoch: int) -> Path:
+        """model.save() into a hidden temporary file beside the checkpoints, flushed to the
+        disk (fsync): the first half of a checkpoint. place_checkpoint() renames it into
+        place; a crash before that leaves only a hidden file that nothing reads. Safe on
+        another thread than the training one when `model` is touched by that thread alone."""
+        target = self.checkpoint_path(epoch)
+        try:
+            handle, name = tempfile.mkstemp(dir=self.path, prefix=f".{target.stem}-", suffix=".keras")
+            os.close(handle)
+        except OSError as error:
+            raise cannot_write(f"write {target}", error) from None
+        temporary = Path(name)
+        try:
+            with room_for(layer_count(model)):  # Keras serialises the graph recursively
+                model.save(temporary)
+            _fsync(temporary)
+            os.chmod(temporary, file_mode_for(target))  # mkstemp makes a private (0600) file
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise cannot_write(f"write {target}", error) from None
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return temporary
+
+    def place_checkpoint(self, temporary: Path, epoch: int) -> None:
+        """Rename a written checkpoint (write_checkpoint) to its name, durably: after this,
+        run.json may name its epoch."""
+        target = self.checkpoint_path(epoch)
+        try:
+            os.replace(temporary, target)
+            _fsync(self.path)
+        except OSError as error:
+            Path(temporary).unlink(missing_ok=True)
+            raise cannot_write(f"write {target}", error) from None
+
+    def discard_checkpoint(self, temporary: Path) -> None:
+        """A written checkpoint that will not be placed (a newer one was placed first)."""
+        Path(temporary).unlink(missing_ok=True)
+
+    def remove_unfinished_checkpoints(self) -> None:
+        """The temporary files of checkpoint writes a crash interrupted: call it only while
+        no checkpoint is being written (when a session starts)."""
+        for path in self.path.glob(".checkpoint-*.keras"):
+            path.unlink(missing_ok=True)
 
     def drop_checkpoints_except(self, epoch: int) -> None:
         """After run.json has named the checkpoint of `epoch`: every other one goes."""
@@ -206,6 +258,24 @@ class RunFolder:
         named = self.checkpoint_path(epoch)
         legacy = self.path / "checkpoint.keras"
         return legacy if not named.exists() and legacy.exists() else named
+
+
+def layer_count(model) -> int:
+    """A Keras model's layers at every depth (an augmented model holds the network as one)."""
+    return sum(1 + (layer_count(layer) if hasattr(layer, "layers") else 0) for layer in model.layers)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (a rename), to the disk. Windows cannot
+    open a folder for that; there the rename is as durable as the file system makes it."""
+    folder = Path(path).is_dir()
+    if folder and os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY if folder else os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,13 @@ def estimated_step_seconds(macs_per_sample: int, batch_size: int) -> float:
 
 
 def choose_steps_per_execution(macs_per_sample: int | None, batch_size: int,
-                               steps_per_epoch: int, requested: int | None = None) -> StepsChoice:
+                               steps_per_epoch: int, requested: int | None = None,
+                               strategy: str = "default") -> StepsChoice:
     """The batches per call of the training function: `requested`, or chosen automatically."""
     if requested is not None:
         return StepsChoice(requested, "set in the training settings")
+    if strategy != "default":  # Keras' multi-step loop fails under MirroredStrategy (TF 2.21)
+        return StepsChoice(1, f"the {strategy} strategy runs one batch per call")
     if not macs_per_sample:
         return StepsChoice(1, "the network's cost is unknown (variable input size)")
     step = estimated_step_seconds(macs_per_sample, batch_size)

@@ -32,3 +32,8 @@ def test_the_choice_is_recorded_and_the_curve_and_stop_still_work(tmp_path):
     assert RunFolder(result["run_dir"]).status()["speed"] == speed
     batches = [e["batch"] for e in record.of("batch_ended") if e["epoch"] == 1]
     assert batches[-1] == started["steps_per_epoch"] and len(batches) >= 2  # not only the end
+
+
+def test_the_mirrored_strategy_runs_one_batch_per_call():
+    choice = choose_steps_per_execution(400_000, 32, 40, strategy="mirrored")
+    assert choice.steps == 1 and "mirrored" in choice.why

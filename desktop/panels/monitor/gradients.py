@@ -100,11 +100,14 @@ class GradientsView(QWidget):
             self.clear()  # the layers changed: start over
             self._drawn = (history.version, history.total_epochs)
         epochs = history.epoch_x()
+        # Short epochs measure the norms every few epochs (engine.training.callbacks): leave
+        # the epochs without a measurement out, so a line joins the measured ones.
+        measured = np.array([bool(r.get("gradient_norms")) for r in history.epochs], dtype=bool)
         for index, name in enumerate(names):
             curve = self.curves.get(name) or self._add_curve(index, name, len(names))
             norms = history.gradient_norms(name)
             norms[~(norms > 0)] = np.nan  # no log of zero
-            curve.setData(epochs, norms)
+            curve.setData(epochs[measured], norms[measured])
         self.hint.setVisible(not names)
         end = max(history.total_epochs, float(epochs.max()) if epochs.size else 0.0, 1.0)
         if not names:
