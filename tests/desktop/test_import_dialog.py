@@ -55,6 +55,7 @@ def test_a_refusal_shows_its_summary_with_the_layers_as_details(window, dialogs)
     assert dialogs["warnings"] == ["Cannot read x.keras: permission denied."]
 
 
+@pytest.mark.slow  # the dialog itself is tested above; this adds the real worker round trip
 def test_importing_a_refused_model_through_the_engine(window, dialogs, qtbot, tmp_path):
     path = tmp_path / "refused.keras"
     subprocess.run([sys.executable, "-c", REFUSED_MODEL, str(path)], check=True, timeout=300,

@@ -5,7 +5,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 
+
+# The whole installation check (~30 s on 2 cores); its parts have their own tests in make test.
+@pytest.mark.slow
 def test_self_test_passes_on_this_installation(tmp_path):
     command = shutil.which("cnn-studio")
     args = [command, "self-test"] if command else [sys.executable, "-m", "desktop.launcher", "self-test"]

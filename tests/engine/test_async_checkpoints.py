@@ -106,7 +106,7 @@ CRASHER = textwrap.dedent(f"""
 """)
 
 
-@pytest.mark.parametrize("crash", ["exit", "sigkill"])
+@pytest.mark.parametrize("crash", ["exit", pytest.param("sigkill", marks=pytest.mark.slow)])
 def test_a_crash_inside_a_background_write_resumes_from_the_previous_checkpoint(tmp_path, crash):
     runs_root, log = tmp_path / "runs", tmp_path / "stderr.txt"
     with log.open("w") as stderr:

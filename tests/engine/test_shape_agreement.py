@@ -295,19 +295,19 @@ def dags(draw, variable_size: bool = False) -> NetworkSpec:
 
 # -- the properties -----------------------------------------------------------------------------
 
-@settings(AGREEMENT_SETTINGS, max_examples=120)
+@settings(AGREEMENT_SETTINGS, max_examples=100)
 @given(chains())
 def test_chains_agree_with_keras(spec):
     assert_agrees_with_keras(spec)
 
 
-@settings(AGREEMENT_SETTINGS, max_examples=120)
+@settings(AGREEMENT_SETTINGS, max_examples=100)
 @given(dags())
 def test_residual_and_inception_graphs_agree_with_keras(spec):
     assert_agrees_with_keras(spec)
 
 
-@settings(AGREEMENT_SETTINGS, max_examples=60)
+@settings(AGREEMENT_SETTINGS, max_examples=50)
 @given(dags(variable_size=True))
 def test_variable_size_inputs_agree_with_keras(spec):
     assert_agrees_with_keras(spec)
