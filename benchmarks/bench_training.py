@@ -252,7 +252,7 @@ def epoch_end_pieces(spec: NetworkSpec, config: TrainingConfig, work: Path,
         f"gradient norms ({PROBE}-sample probe, compiled)":
             time_ms(lambda: gradient_probe(probe_x, probe_y), repeats),
         "kernel snapshot (read + npz)":
-            time_ms(lambda: folder.save_kernels(1, callback._kernels()), repeats),
+            time_ms(lambda: folder.save_kernels(1, callback._diagnostics.kernels()), repeats),
         "history.json + run.json":
             time_ms(history_and_status, repeats),
         "learning-rate read": time_ms(callback._learning_rate, repeats),

@@ -78,11 +78,7 @@ class StudioCallback(keras.callbacks.Callback):
         self._status_lock = threading.RLock()
         self._writer: CheckpointWriter | None = None
         self._writer_refused = False  # none can be made for this model: save on this thread
-        self._gradient_probe = GradientProbe(network, loss_fn)
-        self._diagnostics_samples = 0
-        self._diagnostics_cost = 0.0     # seconds the last gradient norms + kernels took
-        self._last_diagnostics_time = 0.0
-        self._paused_at_diagnostics = 0.0
+        self._diagnostics = EpochDiagnostics(network, loss_fn, probe, config)
 
     # -- batches ---------------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
@@ -147,9 +143,7 @@ class StudioCallback(keras.callbacks.Callback):
         epoch_time = self._epoch_seconds(time.perf_counter())
         self._epoch_times.append(epoch_time)
         number = epoch + 1
-        diagnose = self._diagnostics_due(number)
-        started = time.perf_counter()
-        norms = self._gradient_norms() if self.config.gradient_norms and diagnose else {}
+        norms, kernels = self._diagnostics.take(number, self._paused)
         record = {
             "epoch": number,
             "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),
@@ -159,9 +153,6 @@ class StudioCallback(keras.callbacks.Callback):
             "epoch_time": epoch_time,
             "samples_per_second": self.steps_per_epoch * self._full_batch / max(epoch_time, 1e-9),
         }
-        kernels = self._kernels() if self.config.kernel_snapshots and diagnose else {}
-        if diagnose:
-            self._diagnosed(time.perf_counter() - started)
         self._commit(record, kernels)
         remaining = self.config.epochs - number
         average = sum(self._epoch_times) / len(self._epoch_times)
@@ -196,7 +187,7 @@ class StudioCallback(keras.callbacks.Callback):
         started = time.perf_counter()
         folder.save_kernels(epoch, kernels)
         if kernels:
-            self._diagnostics_cost += time.perf_counter() - started
+            self._diagnostics.add_cost(time.perf_counter() - started)  # the kernels' file
         with self._status_lock:
             state.history = state.history[: state.epochs_completed] + [record]
             folder.write_json("history.json", {"epochs": state.history})
@@ -338,23 +329,51 @@ class StudioCallback(keras.callbacks.Callback):
             saved = load_keras_model(self.folder.checkpoint)
             assign_values(self.training_model.variables, host_values(saved.variables))
 
-    def _diagnostics_due(self, epoch: int) -> bool:
-        """Gradient norms and kernel snapshots this epoch? While they cost at most
-        DIAGNOSTICS_TIME_SHARE of the training time since the last ones (every epoch unless
-        epochs are short); the session's first two epochs and the run's last always."""
-        if self._diagnostics_samples < 2 or epoch >= self.config.epochs:
-            return True
-        since = (time.perf_counter() - self._last_diagnostics_time
-                 - (self._paused - self._paused_at_diagnostics))
-        return self._diagnostics_cost <= DIAGNOSTICS_TIME_SHARE * since
+    def _learning_rate(self) -> float | None:
+        try:
+            return float(keras.ops.convert_to_numpy(self.training_model.optimizer.learning_rate))
+        except Exception:  # noqa: BLE001
+            return None
 
-    def _diagnosed(self, seconds: float) -> None:
-        """Gradient norms and kernels were taken this epoch, in `seconds` (the kernels' file
-        is added when written)."""
-        self._diagnostics_samples += 1
-        self._diagnostics_cost = seconds
-        self._last_diagnostics_time = time.perf_counter()
-        self._paused_at_diagnostics = self._paused
+
+
+class EpochDiagnostics:
+    """Gradient norms and kernel snapshots at an epoch's end, taken while they cost at most
+    DIAGNOSTICS_TIME_SHARE of the training time since the last ones (every epoch unless epochs
+    are short); the session's first two epochs and the run's last always get them."""
+
+    def __init__(self, network, loss_fn, probe, config):
+        self.network = network
+        self.probe = probe
+        self.config = config
+        self._gradient_probe = GradientProbe(network, loss_fn)
+        self._samples = 0
+        self._cost = 0.0                 # seconds the last gradient norms + kernels took
+        self._last_time = 0.0
+        self._paused_at_last = 0.0
+
+    def take(self, epoch: int, paused: float) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """(gradient norms, kernels) for this epoch, empty when not due or switched off;
+        `paused`: the session's paused seconds so far (left out of the time since)."""
+        if not self._due(epoch, paused):
+            return {}, {}
+        started = time.perf_counter()
+        norms = self._gradient_norms() if self.config.gradient_norms else {}
+        kernels = self.kernels() if self.config.kernel_snapshots else {}
+        self._samples += 1
+        self._cost = time.perf_counter() - started
+        self._last_time = time.perf_counter()
+        self._paused_at_last = paused
+        return norms, kernels
+
+    def add_cost(self, seconds: float) -> None:
+        self._cost += seconds
+
+    def _due(self, epoch: int, paused: float) -> bool:
+        if self._samples < 2 or epoch >= self.config.epochs:
+            return True
+        since = time.perf_counter() - self._last_time - (paused - self._paused_at_last)
+        return self._cost <= DIAGNOSTICS_TIME_SHARE * since
 
     def _gradient_norms(self) -> dict[str, float]:
         x, y = self.probe
@@ -363,13 +382,7 @@ class StudioCallback(keras.callbacks.Callback):
         except Exception:  # noqa: BLE001 - a diagnostic plot must never end a training run
             return {}
 
-    def _learning_rate(self) -> float | None:
-        try:
-            return float(keras.ops.convert_to_numpy(self.training_model.optimizer.learning_rate))
-        except Exception:  # noqa: BLE001
-            return None
-
-    def _kernels(self) -> dict[str, np.ndarray]:
+    def kernels(self) -> dict[str, np.ndarray]:
         return network_kernels(self.network)
 
 
