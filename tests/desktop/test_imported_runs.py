@@ -12,12 +12,12 @@ import numpy as np  # noqa: E402
 
 from desktop.panels.lab import FeaturesLab  # noqa: E402
 from desktop.panels.monitor.training_monitor import TrainingMonitor  # noqa: E402
-from desktop.panels.runs import RunsPanel  # noqa: E402
 from engine.graph.io import atomic_write_text  # noqa: E402
 from engine.templates import load_template  # noqa: E402
 from engine.training.config import TrainingConfig  # noqa: E402
 from engine.training.runs import FINISHED, IMPORTED, RunFolder  # noqa: E402
 from tests.desktop.held_widgets import delete_held_widgets_on_the_gui_thread, hold  # noqa: E402, F401
+from tests.desktop.test_training_runs_panels import runs_panel  # noqa: E402
 from tests.desktop.training_window import WORKER_TIMEOUT, set_training_form, window  # noqa: E402, F401
 
 
@@ -53,16 +53,6 @@ def fake_tuned_run(root: Path, imported: RunFolder) -> RunFolder:
                                           "file": "/models/my model.keras",
                                           "loaded": ["conv1"], "fresh": []}})
     return folder
-
-
-def runs_panel(qtbot, root: Path) -> RunsPanel:
-    panel = RunsPanel()
-    hold(panel)
-    qtbot.addWidget(panel)
-    panel.resize(900, 700)
-    panel.show()
-    panel.set_root(root)
-    return panel
 
 
 def test_runs_panel_shows_an_imported_run_and_offers_fine_tuning(qtbot, tmp_path):
