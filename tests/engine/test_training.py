@@ -260,6 +260,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a second process with two logical CPUs (~11 s); make test-all
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     out = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path)], capture_output=True,
                          text=True, timeout=300, cwd=str(__import__("pathlib").Path(__file__).parents[2]))

@@ -140,6 +140,7 @@ def test_out_of_range_learning_rates_cannot_start_a_run(window, qtbot, typed):
     assert not window.trainer.is_running()
 
 
+@pytest.mark.slow  # the engine-level test_batch_larger_than_dataset_is_explained covers the rule
 def test_batch_larger_than_the_dataset_trains_and_says_so(window, qtbot):
     set_training_form(window, epochs=1, max_samples=60)
     window.training.batch_spin.setValue(4096)
